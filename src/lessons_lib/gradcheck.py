@@ -1,0 +1,116 @@
+"""Gradient checking: compare an analytic gradient with central finite differences.
+
+For a scalar loss ``L(theta)`` the central difference
+
+    (L(theta + eps e_k) - L(theta - eps e_k)) / (2 eps)
+
+approximates ``dL/dtheta_k`` with an error of order ``eps**2`` (plus rounding
+of order ``1e-16 / eps``); in float64 with ``eps = 1e-6`` a correct analytic
+gradient agrees to a relative error near 1e-10, and a wrong one, even by a
+single missing term, rarely gets below 1e-3.  Float32 cannot tell these
+apart, so every check here runs in float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from .cells import sequence_backward, sequence_forward
+from .validation import check_kind
+
+
+def rel_error(a, b) -> float:
+    """Relative error ``||a - b|| / (||a|| + ||b||)`` of two arrays (0 when both are 0).
+
+    A norm-based measure: unlike the element-wise maximum of ``|a - b| / (|a| + |b|)``
+    it is not thrown off by entries that happen to be near zero.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"rel_error needs arrays of the same shape, got {a.shape} and {b.shape}")
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if denom == 0.0 else float(np.linalg.norm(a - b) / denom)
+
+
+def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central-difference gradient of the scalar ``f()`` with respect to ``x``.
+
+    ``x`` must be a float64 array that ``f`` reads; each entry is nudged in
+    place by ``+-eps`` and restored.
+    """
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        raise TypeError(f"numerical_gradient needs a float64 numpy array, got "
+                        f"{getattr(x, 'dtype', type(x).__name__)}")
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        k = it.multi_index
+        old = x[k]
+        x[k] = old + eps
+        f_plus = f()
+        x[k] = old - eps
+        f_minus = f()
+        x[k] = old
+        grad[k] = (f_plus - f_minus) / (2.0 * eps)
+    return grad
+
+
+def gradient_errors(loss: Callable[[], float], arrays: Mapping[str, np.ndarray],
+                    analytic: Mapping[str, np.ndarray], eps: float = 1e-6) -> dict[str, float]:
+    """``rel_error`` of each analytic gradient against its finite-difference estimate.
+
+    ``loss()`` reads the arrays in ``arrays`` (float64, nudged in place);
+    ``analytic[name]`` is the gradient claimed for ``arrays[name]``.
+    """
+    return {name: rel_error(analytic[name], numerical_gradient(loss, arrays[name], eps)) for name in arrays}
+
+
+def check_sequence_gradients(kind, params, x, state0, lengths=None, rng=None, eps=1e-6, **options):
+    """Check every gradient of :func:`~lessons_lib.sequence_backward` against finite differences.
+
+    The loss is a random linear function of everything the forward pass
+    returns, ``L = sum(out * dout) + sum(state * dstate)``, so that every
+    output and the final state carry gradient.  Everything is copied to
+    float64 first.
+
+    Parameters
+    ----------
+    kind, params, x, state0, lengths, **options
+        As for :func:`~lessons_lib.sequence_forward`.
+    rng : numpy.random.Generator, optional
+        Draws the random ``dout`` and ``dstate`` (default: seed 0).
+    eps : float
+        Finite-difference step.
+
+    Returns
+    -------
+    dict
+        Relative error per gradient: ``x``, ``h0`` (and ``c0`` for an LSTM),
+        and each parameter key.  Below 1e-8 means the gradients agree.
+    """
+    kind = check_kind(kind)
+    rng = np.random.default_rng(0) if rng is None else rng
+    p = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    x = np.array(x, dtype=np.float64)
+    states = [np.array(s, dtype=np.float64) for s in (state0 if kind == "lstm" else (state0,))]
+    state_names = ["h0", "c0"] if kind == "lstm" else ["h0"]
+
+    def pack(s):
+        return tuple(s) if kind == "lstm" else s[0]
+
+    out, state, cache = sequence_forward(kind, p, x, pack(states), lengths, **options)
+    dout = rng.standard_normal(out.shape)
+    dstate = [rng.standard_normal(s.shape) for s in (state if kind == "lstm" else (state,))]
+
+    def loss() -> float:
+        o, s, _ = sequence_forward(kind, p, x, pack(states), lengths, **options)
+        s = s if kind == "lstm" else (s,)
+        return float(np.sum(o * dout) + sum(np.sum(a * b) for a, b in zip(s, dstate)))
+
+    dx, dstate0, grads = sequence_backward(kind, dout, pack(dstate), cache)
+    dstate0 = dstate0 if kind == "lstm" else (dstate0,)
+    arrays = {"x": x, **dict(zip(state_names, states)), **p}
+    analytic = {"x": dx, **dict(zip(state_names, dstate0)), **grads}
+    return gradient_errors(loss, arrays, analytic, eps)
