@@ -4,10 +4,11 @@ For a scalar loss ``L(theta)`` the central difference
 
     (L(theta + eps e_k) - L(theta - eps e_k)) / (2 eps)
 
-approximates ``dL/dtheta_k`` with an error of order ``eps**2`` (plus rounding
-of order ``1e-16 / eps``); in float64 with ``eps = 1e-6`` a correct analytic
-gradient agrees to a relative error near 1e-10, and a wrong one, even by a
-single missing term, rarely gets below 1e-3.  Float32 cannot tell these
+approximates ``dL/dtheta_k`` with two errors: truncation, of order
+``eps**2``, and rounding, of order ``1e-16 |L| / eps`` in float64.  The
+default ``eps = 1e-5`` balances them: a correct analytic gradient agrees to a
+relative error near 1e-10, and a wrong one, even by a single missing term,
+rarely gets below 1e-3.  Float32 (rounding near 1e-7) cannot tell these
 apart, so every check here runs in float64.
 """
 
@@ -34,7 +35,7 @@ def rel_error(a, b) -> float:
     return 0.0 if denom == 0.0 else float(np.linalg.norm(a - b) / denom)
 
 
-def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     """Central-difference gradient of the scalar ``f()`` with respect to ``x``.
 
     ``x`` must be a float64 array that ``f`` reads; each entry is nudged in
@@ -58,7 +59,7 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
 
 
 def gradient_errors(loss: Callable[[], float], arrays: Mapping[str, np.ndarray],
-                    analytic: Mapping[str, np.ndarray], eps: float = 1e-6) -> dict[str, float]:
+                    analytic: Mapping[str, np.ndarray], eps: float = 1e-5) -> dict[str, float]:
     """``rel_error`` of each analytic gradient against its finite-difference estimate.
 
     ``loss()`` reads the arrays in ``arrays`` (float64, nudged in place);
@@ -67,7 +68,7 @@ def gradient_errors(loss: Callable[[], float], arrays: Mapping[str, np.ndarray],
     return {name: rel_error(analytic[name], numerical_gradient(loss, arrays[name], eps)) for name in arrays}
 
 
-def check_sequence_gradients(kind, params, x, state0, lengths=None, rng=None, eps=1e-6, **options):
+def check_sequence_gradients(kind, params, x, state0, lengths=None, rng=None, eps=1e-5, **options):
     """Check every gradient of :func:`~lessons_lib.sequence_backward` against finite differences.
 
     The loss is a random linear function of everything the forward pass
