@@ -30,7 +30,7 @@ CELL_KEYS = ("W_x", "W_h", "b_x", "b_h")
 class Vocabulary(NamedTuple):
     """The characters a model knows, in a fixed order; index ``k`` is ``chars[k]``."""
 
-    chars: tuple
+    chars: tuple  #: the characters, in index order
 
     @classmethod
     def from_text(cls, text: str) -> "Vocabulary":
@@ -79,10 +79,10 @@ def init_char_model(kind, V: int, H: int, rng: np.random.Generator, **init_optio
 class CharModelOutput(NamedTuple):
     """Everything a forward pass of the character model computes."""
 
-    hidden: np.ndarray  # (N, T, H) hidden states
-    scores: np.ndarray  # (N, T, V) read-out scores y_t
-    probs: np.ndarray   # (N, T, V) softmax of the scores: the predicted next-character distribution
-    state: object       # final state of the cell
+    hidden: np.ndarray  #: (N, T, H) hidden states
+    scores: np.ndarray  #: (N, T, V) read-out scores y_t
+    probs: np.ndarray   #: (N, T, V) softmax of the scores, the predicted next-character distribution
+    state: object       #: final state of the cell
 
 
 def char_model_forward(kind, model: dict, inputs, state0=None, lengths=None):

@@ -56,6 +56,7 @@ from .activations import dsigmoid_from_output, dtanh_from_output, sigmoid
 from .sequence import batch_first, input_gradients, mask_from_lengths, project_inputs, stacked_outer, time_major
 from .validation import check, check_lengths, check_params
 
+#: Order of the blocks in the fused weights (rows ``k H`` to ``(k + 1) H`` are block ``k``).
 GATES = ("r", "z", "n")
 PARAM_SHAPES = {"W_x": ("3H", "D"), "W_h": ("3H", "H"), "b_x": ("3H",), "b_h": ("3H",)}
 RESET_PLACEMENTS = ("after", "before")
@@ -85,26 +86,26 @@ def check_variant(reset: str, update: str) -> None:
 class GRUStepCache(NamedTuple):
     """What one step's backward pass needs."""
 
-    x: np.ndarray       # (N, D)
-    h_prev: np.ndarray  # (N, H)
-    gates: np.ndarray   # (N, 3H) activated r, z, n
-    hn: np.ndarray      # (N, H) W_hn h_prev + b_hn (reset="after") or r * h_prev (reset="before")
-    params: dict
-    reset: str
-    update: str
+    x: np.ndarray       #: (N, D)
+    h_prev: np.ndarray  #: (N, H)
+    gates: np.ndarray   #: (N, 3H) activated r, z, n
+    hn: np.ndarray      #: (N, H) W_hn h_prev + b_hn (reset="after") or r * h_prev (reset="before")
+    params: dict  #: the validated parameters, for the backward pass
+    reset: str  #: where the reset gate acts, "after" or "before"
+    update: str  #: which way the update gate interpolates, "keep" or "write"
 
 
 class GRUCache(NamedTuple):
     """What a sequence's backward pass needs (time-major arrays)."""
 
-    x: np.ndarray            # (T, N, D)
-    h: np.ndarray            # (T + 1, N, H), h[0] = h0
-    gates: np.ndarray        # (T, N, 3H) activated r, z, n
-    hn: np.ndarray           # (T, N, H) as in GRUStepCache
-    mask: np.ndarray | None  # (T, N, 1) or None
-    params: dict
-    reset: str
-    update: str
+    x: np.ndarray            #: (T, N, D)
+    h: np.ndarray            #: (T + 1, N, H), h[0] = h0
+    gates: np.ndarray        #: (T, N, 3H) activated r, z, n
+    hn: np.ndarray           #: (T, N, H) as in GRUStepCache
+    mask: np.ndarray | None  #: (T, N, 1) or None
+    params: dict  #: the validated parameters, for the backward pass
+    reset: str  #: where the reset gate acts, "after" or "before"
+    update: str  #: which way the update gate interpolates, "keep" or "write"
 
 
 def split_gates(gates: np.ndarray) -> dict[str, np.ndarray]:

@@ -41,6 +41,7 @@ from .activations import dsigmoid_from_output, dtanh_from_output, sigmoid
 from .sequence import batch_first, input_gradients, mask_from_lengths, project_inputs, stacked_outer, time_major
 from .validation import check, check_lengths, check_params
 
+#: Order of the gate blocks in the fused weights (rows ``k H`` to ``(k + 1) H`` are gate ``k``).
 GATES = ("i", "f", "g", "o")
 PARAM_SHAPES = {"W_x": ("4H", "D"), "W_h": ("4H", "H"), "b_x": ("4H",), "b_h": ("4H",)}
 
@@ -62,25 +63,25 @@ def check_lstm_params(params) -> tuple[dict, np.dtype, dict]:
 class LSTMStepCache(NamedTuple):
     """What one step's backward pass needs."""
 
-    x: np.ndarray       # (N, D) input
-    h_prev: np.ndarray  # (N, H)
-    c_prev: np.ndarray  # (N, H)
-    gates: np.ndarray   # (N, 4H) activated gates i, f, g, o
-    c: np.ndarray       # (N, H) new cell state
-    tanh_c: np.ndarray  # (N, H)
-    params: dict
+    x: np.ndarray       #: (N, D) input
+    h_prev: np.ndarray  #: (N, H)
+    c_prev: np.ndarray  #: (N, H)
+    gates: np.ndarray   #: (N, 4H) activated gates i, f, g, o
+    c: np.ndarray       #: (N, H) new cell state
+    tanh_c: np.ndarray  #: (N, H)
+    params: dict  #: the validated parameters, for the backward pass
 
 
 class LSTMCache(NamedTuple):
     """What a sequence's backward pass needs (time-major arrays)."""
 
-    x: np.ndarray            # (T, N, D)
-    h: np.ndarray            # (T + 1, N, H), h[0] = h0
-    c: np.ndarray            # (T + 1, N, H), c[0] = c0
-    gates: np.ndarray        # (T, N, 4H) activated gates
-    tanh_c: np.ndarray       # (T, N, H) tanh of the cell state computed at each step
-    mask: np.ndarray | None  # (T, N, 1) or None
-    params: dict
+    x: np.ndarray            #: (T, N, D)
+    h: np.ndarray            #: (T + 1, N, H), h[0] = h0
+    c: np.ndarray            #: (T + 1, N, H), c[0] = c0
+    gates: np.ndarray        #: (T, N, 4H) activated gates
+    tanh_c: np.ndarray       #: (T, N, H) tanh of the cell state computed at each step
+    mask: np.ndarray | None  #: (T, N, 1) or None
+    params: dict  #: the validated parameters, for the backward pass
 
 
 def split_gates(gates: np.ndarray) -> dict[str, np.ndarray]:

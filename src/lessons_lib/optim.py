@@ -14,9 +14,9 @@ import numpy as np
 class AdamState(NamedTuple):
     """Adam's running moments and step count."""
 
-    m: dict
-    v: dict
-    step: int
+    m: dict  #: running mean of the gradients, per parameter
+    v: dict  #: running mean of the squared gradients, per parameter
+    step: int  #: number of steps taken so far
 
 
 def adam_init(params: dict) -> AdamState:

@@ -45,19 +45,19 @@ def check_rnn_params(params) -> tuple[dict, np.dtype, dict]:
 class RNNStepCache(NamedTuple):
     """What one step's backward pass needs."""
 
-    x: np.ndarray       # (N, D) input
-    h_prev: np.ndarray  # (N, H) previous hidden state
-    h: np.ndarray       # (N, H) new hidden state
-    params: dict
+    x: np.ndarray       #: (N, D) input
+    h_prev: np.ndarray  #: (N, H) previous hidden state
+    h: np.ndarray       #: (N, H) new hidden state
+    params: dict  #: the validated parameters, for the backward pass
 
 
 class RNNCache(NamedTuple):
     """What a sequence's backward pass needs (time-major arrays)."""
 
-    x: np.ndarray            # (T, N, D) inputs
-    h: np.ndarray            # (T + 1, N, H) hidden states, h[0] = h0
-    mask: np.ndarray | None  # (T, N, 1) true while a sequence runs, or None
-    params: dict
+    x: np.ndarray            #: (T, N, D) inputs
+    h: np.ndarray            #: (T + 1, N, H) hidden states, h[0] = h0
+    mask: np.ndarray | None  #: (T, N, 1) true while a sequence runs, or None
+    params: dict  #: the validated parameters, for the backward pass
 
 
 def rnn_step_forward(x, h_prev, params):

@@ -118,7 +118,7 @@ def to_torch_state_dict(kind, params):
     kind : {"rnn", "lstm", "gru"}
     params : dict
         ``W_x``, ``W_h``, ``b_x``, ``b_h`` (parameters, or the ``grads`` that
-        :func:`lessons_lib.sequence_backward` returns).
+        :func:`lessons_lib.cells.sequence_backward` returns).
 
     Returns
     -------
