@@ -59,7 +59,8 @@ def book_html(tmp_path_factory) -> pathlib.Path:
             pytest.fail(f"BOOK_HTML={given} holds no built book (no index.html)")
         return html
     out = tmp_path_factory.mktemp("book")
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"]
+    jupyter_book = pathlib.Path(sys.executable).parent / "jupyter-book"  # the command installed with this Python
+    cmd = [str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return out / "_build" / "html"
