@@ -14,7 +14,7 @@ import numpy as np
 from .gru import GRUCache, gru_backward, gru_forward
 from .lstm import LSTMCache, lstm_backward, lstm_forward
 from .rnn import RNNCache, rnn_backward, rnn_forward
-from .validation import check_kind
+from .validation import CELL_NAMES, check_kind
 
 GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
 _CACHE_TYPES = {"rnn": RNNCache, "lstm": LSTMCache, "gru": GRUCache}
@@ -29,7 +29,8 @@ def _lstm_pair(name: str, state) -> tuple:
 
 def _single(kind: str, name: str, state):
     if isinstance(state, (tuple, list)) and len(state) == 2 and np.ndim(state[0]) == 2:
-        raise TypeError(f"{name} of an {kind.upper()} is one array h of shape (N, H), not a pair; only an LSTM has (h, c)")
+        raise TypeError(f"{name} of {CELL_NAMES[kind]} is one array h of shape (N, H), not a pair; "
+                        f"only an LSTM has (h, c)")
     return state
 
 

@@ -22,17 +22,33 @@ from .cells import sequence_backward, sequence_forward
 from .validation import check_kind
 
 
+def _real_array(name: str, value) -> np.ndarray:
+    """``value`` as a float64 array, refusing what is not real numbers (None, strings, complex, objects)."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
 def rel_error(a, b) -> float:
     """Relative error ``||a - b|| / (||a|| + ||b||)`` of two arrays (0 when both are 0).
 
     A norm-based measure: unlike the element-wise maximum of ``|a - b| / (|a| + |b|)``
     it is not thrown off by entries that happen to be near zero.
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    a, b = _real_array("a", a), _real_array("b", b)
     if a.shape != b.shape:
         raise ValueError(f"rel_error needs arrays of the same shape, got {a.shape} and {b.shape}")
     denom = np.linalg.norm(a) + np.linalg.norm(b)
     return 0.0 if denom == 0.0 else float(np.linalg.norm(a - b) / denom)
+
+
+def _scalar(value) -> float:
+    if np.ndim(value) != 0:
+        raise TypeError(f"the function must return a scalar loss, got an array of shape {np.shape(value)}")
+    return float(value)
 
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -44,15 +60,17 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-5)
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         raise TypeError(f"numerical_gradient needs a float64 numpy array, got "
                         f"{getattr(x, 'dtype', type(x).__name__)}")
+    if not eps > 0:
+        raise ValueError(f"eps must be a positive step, got {eps}")
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:
         k = it.multi_index
         old = x[k]
         x[k] = old + eps
-        f_plus = f()
+        f_plus = _scalar(f())
         x[k] = old - eps
-        f_minus = f()
+        f_minus = _scalar(f())
         x[k] = old
         grad[k] = (f_plus - f_minus) / (2.0 * eps)
     return grad

@@ -54,7 +54,7 @@ import numpy as np
 
 from .activations import dsigmoid_from_output, dtanh_from_output, sigmoid
 from .sequence import batch_first, input_gradients, mask_from_lengths, project_inputs, stacked_outer, time_major
-from .validation import check, check_lengths, check_params
+from .validation import CELL_NAMES, check, check_cache, check_lengths, check_params
 
 #: Order of the blocks in the fused weights (rows ``k H`` to ``(k + 1) H`` are block ``k``).
 GATES = ("r", "z", "n")
@@ -66,10 +66,12 @@ UPDATE_DIRECTIONS = ("keep", "write")
 def check_gru_params(params) -> tuple[dict, np.dtype, dict]:
     """Validate GRU parameters; return them, their dtype and the bound sizes ``{H, 3H, D}``."""
     dims: dict[str, int] = {}
-    p, dtype = check_params(params, PARAM_SHAPES, dims, "a GRU")
-    if p["W_h"].shape[1] * 3 != dims["3H"]:
+    p, dtype = check_params(params, PARAM_SHAPES, dims, CELL_NAMES["gru"])
+    three_h = dims["3H"]
+    if p["W_h"].shape[1] * 3 != three_h:
+        expected = f"(3H, H) = ({three_h}, {three_h // 3})" if three_h % 3 == 0 else "(3H, H), with 3H rows"
         raise ValueError(
-            f"params['W_h'] of a GRU must have shape (3H, H) with the blocks r, z, n stacked, "
+            f"params['W_h'] of a GRU must have shape {expected}, the blocks r, z, n stacked, "
             f"got {p['W_h'].shape}"
         )
     return p, dtype, dims
@@ -147,6 +149,7 @@ def gru_step_backward(dh, cache: GRUStepCache):
     -------
     dx : (N, D), dh_prev : (N, H), grads : dict with the keys of ``params``.
     """
+    check_cache(cache, GRUStepCache, "gru_step_forward")
     dims = {"N": cache.h_prev.shape[0], "H": cache.h_prev.shape[1]}
     dh = check("dh", dh, ("N", "H"), dims, cache.h_prev.dtype)
     p = cache.params
@@ -155,7 +158,7 @@ def gru_step_backward(dh, cache: GRUStepCache):
         "W_x": da_x.T @ cache.x,
         "W_h": _recurrent_weight_gradient(da_h, cache.h_prev, cache.hn, cache.reset),
         "b_x": da_x.sum(axis=0),
-        "b_h": da_h.reshape(-1, da_h.shape[-1]).sum(axis=0),
+        "b_h": da_h.sum(axis=0),
     }
     return da_x @ p["W_x"], dh_prev, grads
 
@@ -267,6 +270,7 @@ def gru_backward(dout, dh_T, cache: GRUCache):
     -------
     dx : (N, T, D), dh0 : (N, H), grads : dict with the keys of ``params``.
     """
+    check_cache(cache, GRUCache, "gru_forward")
     T, N, _ = cache.x.shape
     H = cache.h.shape[2]
     dims = {"N": N, "T": T, "H": H}
@@ -291,6 +295,6 @@ def gru_backward(dout, dh_T, cache: GRUCache):
         "W_x": dW_x,
         "W_h": _recurrent_weight_gradient(da_h, cache.h[:-1], cache.hn, reset),
         "b_x": db_x,
-        "b_h": da_h.reshape(-1, 3 * H).sum(axis=0),
+        "b_h": da_h.reshape(T * N, 3 * H).sum(axis=0),
     }
     return dx.copy(), dh, grads

@@ -39,7 +39,7 @@ import numpy as np
 
 from .activations import dsigmoid_from_output, dtanh_from_output, sigmoid
 from .sequence import batch_first, input_gradients, mask_from_lengths, project_inputs, stacked_outer, time_major
-from .validation import check, check_lengths, check_params
+from .validation import CELL_NAMES, check, check_cache, check_lengths, check_params
 
 #: Order of the gate blocks in the fused weights (rows ``k H`` to ``(k + 1) H`` are gate ``k``).
 GATES = ("i", "f", "g", "o")
@@ -49,11 +49,12 @@ PARAM_SHAPES = {"W_x": ("4H", "D"), "W_h": ("4H", "H"), "b_x": ("4H",), "b_h": (
 def check_lstm_params(params) -> tuple[dict, np.dtype, dict]:
     """Validate LSTM parameters; return them, their dtype and the bound sizes ``{H, 4H, D}``."""
     dims: dict[str, int] = {}
-    p, dtype = check_params(params, PARAM_SHAPES, dims, "an LSTM")
+    p, dtype = check_params(params, PARAM_SHAPES, dims, CELL_NAMES["lstm"])
     four_h = dims["4H"]
     if four_h % 4 or p["W_h"].shape[1] * 4 != four_h:
+        expected = f"(4H, H) = ({four_h}, {four_h // 4})" if four_h % 4 == 0 else "(4H, H), with 4H rows"
         raise ValueError(
-            f"params['W_h'] of an LSTM must have shape (4H, H) with the gates i, f, g, o stacked, "
+            f"params['W_h'] of an LSTM must have shape {expected}, the gates i, f, g, o stacked, "
             f"got {p['W_h'].shape}"
         )
     dims["H"] = four_h // 4
@@ -127,6 +128,7 @@ def lstm_step_backward(dh, dc, cache: LSTMStepCache):
     -------
     dx : (N, D), dh_prev : (N, H), dc_prev : (N, H), grads : dict with the keys of ``params``.
     """
+    check_cache(cache, LSTMStepCache, "lstm_step_forward")
     dims = {"N": cache.c.shape[0], "H": cache.c.shape[1]}
     dh = check("dh", dh, ("N", "H"), dims, cache.c.dtype)
     dc = check("dc", dc, ("N", "H"), dims, cache.c.dtype)
@@ -227,6 +229,7 @@ def lstm_backward(dout, dh_T, dc_T, cache: LSTMCache):
     -------
     dx : (N, T, D), dh0 : (N, H), dc0 : (N, H), grads : dict with the keys of ``params``.
     """
+    check_cache(cache, LSTMCache, "lstm_forward")
     T, N, _ = cache.x.shape
     H = cache.h.shape[2]
     dims = {"N": N, "T": T, "H": H}

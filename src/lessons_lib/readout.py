@@ -52,5 +52,6 @@ def readout_backward(dy, h, W_y):
     h = check("h", h, ("N", "T", "H"), dims, W_y.dtype)
     dy = check("dy", dy, ("N", "T", "V"), dims, W_y.dtype)
     V, H = W_y.shape
-    dy2 = dy.reshape(-1, V)
-    return dy @ W_y, dy2.T @ h.reshape(-1, H), dy2.sum(axis=0)
+    rows = dy.shape[0] * dy.shape[1]
+    dy2 = dy.reshape(rows, V)
+    return dy @ W_y, dy2.T @ h.reshape(rows, H), dy2.sum(axis=0)

@@ -30,7 +30,7 @@ import numpy as np
 
 from .activations import dtanh_from_output
 from .sequence import batch_first, input_gradients, mask_from_lengths, project_inputs, stacked_outer, time_major
-from .validation import check, check_lengths, check_params
+from .validation import CELL_NAMES, check, check_cache, check_lengths, check_params
 
 PARAM_SHAPES = {"W_x": ("H", "D"), "W_h": ("H", "H"), "b_x": ("H",), "b_h": ("H",)}
 
@@ -38,7 +38,7 @@ PARAM_SHAPES = {"W_x": ("H", "D"), "W_h": ("H", "H"), "b_x": ("H",), "b_h": ("H"
 def check_rnn_params(params) -> tuple[dict, np.dtype, dict]:
     """Validate RNN parameters; return them, their dtype and the bound sizes ``{H, D}``."""
     dims: dict[str, int] = {}
-    p, dtype = check_params(params, PARAM_SHAPES, dims, "an RNN")
+    p, dtype = check_params(params, PARAM_SHAPES, dims, CELL_NAMES["rnn"])
     return p, dtype, dims
 
 
@@ -98,6 +98,7 @@ def rnn_step_backward(dh, cache: RNNStepCache):
     -------
     dx : (N, D), dh_prev : (N, H), grads : dict with the keys of ``params``.
     """
+    check_cache(cache, RNNStepCache, "rnn_step_forward")
     dims = {"N": cache.h.shape[0], "H": cache.h.shape[1]}
     dh = check("dh", dh, ("N", "H"), dims, cache.h.dtype)
     p = cache.params
@@ -174,6 +175,7 @@ def rnn_backward(dout, dh_T, cache: RNNCache):
     -------
     dx : (N, T, D), dh0 : (N, H), grads : dict with the keys of ``params``.
     """
+    check_cache(cache, RNNCache, "rnn_forward")
     T, N, _ = cache.x.shape
     H = cache.h.shape[2]
     dims = {"N": N, "T": T, "H": H}

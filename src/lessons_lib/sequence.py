@@ -38,7 +38,7 @@ def batch_first(a: np.ndarray) -> np.ndarray:
 def project_inputs(x_tm: np.ndarray, W_x: np.ndarray, b_x: np.ndarray) -> np.ndarray:
     """All input pre-activations at once: ``(T, N, D) -> (T, N, G H)``."""
     T, N, D = x_tm.shape
-    return (x_tm.reshape(T * N, D) @ W_x.T + b_x).reshape(T, N, -1)  # (T, N, GH)
+    return (x_tm.reshape(T * N, D) @ W_x.T + b_x).reshape(T, N, W_x.shape[0])  # (T, N, GH)
 
 
 def input_gradients(da_x: np.ndarray, x_tm: np.ndarray, W_x: np.ndarray):
@@ -47,7 +47,7 @@ def input_gradients(da_x: np.ndarray, x_tm: np.ndarray, W_x: np.ndarray):
     Returns ``dx`` batch-first ``(N, T, D)``, ``dW_x`` ``(G H, D)`` and ``db_x`` ``(G H,)``.
     """
     T, N, D = x_tm.shape
-    da2 = da_x.reshape(T * N, -1)  # (TN, GH)
+    da2 = da_x.reshape(T * N, W_x.shape[0])  # (TN, GH)
     dx = (da2 @ W_x).reshape(T, N, D)
     dW_x = da2.T @ x_tm.reshape(T * N, D)
     db_x = da2.sum(axis=0)
@@ -56,7 +56,8 @@ def input_gradients(da_x: np.ndarray, x_tm: np.ndarray, W_x: np.ndarray):
 
 def stacked_outer(da: np.ndarray, inputs: np.ndarray) -> np.ndarray:
     """``sum_t da_t^T inputs_t`` over time and batch as one product: ``(T,N,K), (T,N,J) -> (K, J)``."""
-    return da.reshape(-1, da.shape[-1]).T @ inputs.reshape(-1, inputs.shape[-1])
+    rows = int(np.prod(da.shape[:-1]))  # explicit, so that an empty batch or time axis works too
+    return da.reshape(rows, da.shape[-1]).T @ inputs.reshape(rows, inputs.shape[-1])
 
 
 def mask_from_lengths(lengths: np.ndarray | None, T: int) -> np.ndarray | None:

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .cells import GATE_COUNT
-from .validation import check_kind, check_params
+from .validation import CELL_NAMES, check_kind, check_params
 
 TORCH_KEYS = {"W_x": "weight_ih_l0", "W_h": "weight_hh_l0", "b_x": "bias_ih_l0", "b_h": "bias_hh_l0"}
 
@@ -54,7 +54,7 @@ def _check_gate_rows(kind: str, p: dict, what: str) -> None:
     rows, H = p["W_h"].shape
     if rows != G * H:
         raise ValueError(
-            f"{what} of a {kind.upper()} must have shape ({G}H, H) = ({G * H}, {H}) "
+            f"{what} of {CELL_NAMES[kind]} must have shape ({G}H, H) = ({G * H}, {H}) "
             f"with {G} gate block(s) stacked, got {p['W_h'].shape}"
         )
 
@@ -100,12 +100,12 @@ def from_torch_state_dict(kind, sd, dtype=None):
             raise TypeError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
         named = {k: np.asarray(v).astype(dtype) for k, v in named.items()}
     try:
-        p, _ = check_params(named, _expected_shapes(kind), {}, f"a {kind.upper()}")
-    except ValueError as exc:  # speak PyTorch's names back to the caller
-        msg = str(exc)
+        p, _ = check_params(named, _expected_shapes(kind), {}, CELL_NAMES[kind])
+    except (ValueError, TypeError) as exc:  # speak PyTorch's names back to the caller
+        msg = str(exc).replace("params for", "sd for").replace("params must", "sd must")
         for ours, theirs in TORCH_KEYS.items():
             msg = msg.replace(f"params[{ours!r}]", f"sd[{theirs!r}]").replace(f"'{ours}'", f"'{theirs}'")
-        raise ValueError(msg) from None
+        raise type(exc)(msg) from None
     _check_gate_rows(kind, p, "sd['weight_hh_l0']")
     return {k: np.array(v, copy=True) for k, v in p.items()}
 
@@ -126,6 +126,6 @@ def to_torch_state_dict(kind, params):
     numpy arrays (wrap with ``torch.from_numpy`` to load them).
     """
     kind = check_kind(kind)
-    p, _ = check_params(params, _expected_shapes(kind), {}, f"a {kind.upper()}")
+    p, _ = check_params(params, _expected_shapes(kind), {}, CELL_NAMES[kind])
     _check_gate_rows(kind, p, "params['W_h']")
     return {TORCH_KEYS[k]: np.array(v, copy=True) for k, v in p.items()}

@@ -19,6 +19,14 @@ import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 KINDS = ("rnn", "lstm", "gru")
+#: How messages name each cell family, article included.
+CELL_NAMES = {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU"}
+
+
+def check_cache(cache: object, expected: type, made_by: str) -> None:
+    """Raise a ``TypeError`` unless ``cache`` is the ``expected`` cache type that ``made_by`` returns."""
+    if not isinstance(cache, expected):
+        raise TypeError(f"cache must be the {expected.__name__} returned by {made_by}, got {type(cache).__name__}")
 
 
 def format_shape(shape: Sequence[int | str], dims: Mapping[str, int] | None = None) -> str:
@@ -91,10 +99,12 @@ def check_lengths(lengths: object, N: int, T: int) -> np.ndarray | None:
         return None
     arr = np.asarray(lengths)
     if arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and arr.size and np.all(arr == np.round(arr)):
+        # Whole-number floats (a length computed as 3.0, say) are accepted; anything else is not.
+        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
             arr = arr.astype(np.int64)
         else:
-            raise TypeError(f"lengths must be an array of integers, got dtype {arr.dtype}")
+            raise TypeError(f"lengths must be an array of integers, got dtype {arr.dtype}"
+                            + (" with non-finite values" if arr.dtype.kind == "f" else ""))
     if arr.shape != (N,):
         raise ValueError(f"lengths must have shape ({N},), one length per sequence, got {tuple(arr.shape)}")
     if arr.size and (arr.min() < 0 or arr.max() > T):
