@@ -155,3 +155,11 @@ def test_widget_function_rejects_bad_settings():
         wg.gradient_decay_figure(1.0, 10, "relu")
     with pytest.raises(ValueError, match="T must be at least 1"):
         wg.gradient_decay_figure(1.0, 0, "tanh")
+
+
+def test_the_widget_figure_is_described_by_its_numbers():
+    """The alt text of the widget's figure states the setting and the measured end points."""
+    ax, decay = wg.gradient_decay_figure(0.5, 10, "linear")
+    alt = wg.gradient_decay_alt(decay)
+    assert "linear" in alt and "0.50" in alt and "distance 10" in alt
+    assert f"{decay.typical[-1]:.2g}" in alt

@@ -26,13 +26,18 @@ def adam_init(params: dict) -> AdamState:
 
 
 def adam_step(params: dict, grads: dict, state: AdamState, lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8):
-    """One step of Adam (Kingma and Ba, 2015); returns ``(new_params, new_state)``."""
+    """One step of Adam (Kingma and Ba, 2015, Algorithm 1); returns ``(new_params, new_state)``.
+
+    With ``m`` and ``v`` the running means of the gradient and its square,
+    bias-corrected as ``m_hat = m / (1 - beta1**t)`` and ``v_hat = v / (1 - beta2**t)``,
+    each parameter moves by ``-lr * m_hat / (sqrt(v_hat) + eps)`` (as PyTorch's ``Adam``).
+    """
     missing = sorted(set(params) - set(grads))
     if missing:
         raise ValueError(f"grads must have an entry for every parameter, missing {missing}")
     step = state.step + 1
     m = {k: beta1 * state.m[k] + (1 - beta1) * grads[k] for k in params}
     v = {k: beta2 * state.v[k] + (1 - beta2) * grads[k] ** 2 for k in params}
-    scale = lr * np.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
-    new = {k: params[k] - scale * m[k] / (np.sqrt(v[k]) + eps) for k in params}
+    c1, c2 = 1 - beta1 ** step, 1 - beta2 ** step
+    new = {k: params[k] - lr * (m[k] / c1) / (np.sqrt(v[k] / c2) + eps) for k in params}
     return new, AdamState(m, v, step)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .gradient_flow import ACTIVATIONS, measure_gradient_decay, recurrent_weights
 from .plots_gradients import plot_gradient_decay
+from .widgets import figure_html
 
 # The widget keeps the vertical axis fixed, so that a change shows as a moving curve, not as new tick labels.
 WIDGET_YLIM = (1e-30, 1e10)
@@ -38,10 +39,20 @@ def gradient_decay_figure(sigma_max=0.9, T=50, activation="tanh", H=16, seed=0, 
     return ax, decay
 
 
+def gradient_decay_alt(decay) -> str:
+    """Alt text for the figure of one :class:`~lessons_lib.gradient_flow.GradientDecay`."""
+    return (f"Log-scale plot of the gradient norm against the distance back in time, for a {decay.activation} RNN "
+            f"whose recurrent matrix has largest singular value {decay.sigma_max:.2f}: the measured norm goes from "
+            f"{decay.typical[0]:.2g} at distance 0 to {decay.typical[-1]:.2g} at distance {int(decay.distance[-1])}, "
+            f"beside the dotted bound, which reaches {decay.bound[-1]:.2g}.")
+
+
 def show_gradient_decay(sigma_max=0.9, T=50, activation="tanh"):
-    """Draw :func:`gradient_decay_figure` and show it (the widget's callback)."""
-    ax, _ = gradient_decay_figure(sigma_max, T, activation)
-    plt.show()
+    """Show :func:`gradient_decay_figure` as an image with alt text (the widget's callback); returns the figure."""
+    from IPython.display import HTML, display
+
+    ax, decay = gradient_decay_figure(sigma_max, T, activation)
+    display(HTML(figure_html(ax.figure, gradient_decay_alt(decay))))
     return ax.figure
 
 
