@@ -256,8 +256,9 @@ def gru_forward(params, x, h0, lengths=None, reset="after", update="keep"):
     gates = np.empty((T, N, 3 * H), dtype=dtype)
     hn = np.empty((T, N, H), dtype=dtype)
     h[0] = h0
+    W_h = np.asfortranarray(p["W_h"])  # W_h.T is then C-contiguous, which BLAS multiplies faster at these sizes
     for t in range(T):
-        gates[t], hn[t], h_t = _step(a_x[t], h[t], p["W_h"], p["b_h"], reset, update)
+        gates[t], hn[t], h_t = _step(a_x[t], h[t], W_h, p["b_h"], reset, update)
         h[t + 1] = h_t if mask is None else np.where(mask[t], h_t, h[t])
     out = h[1:] if mask is None else np.where(mask, h[1:], 0.0)
     return batch_first(out).copy(), h[T].copy(), GRUCache(x_tm, h, gates, hn, mask, p, reset, update)

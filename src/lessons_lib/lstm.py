@@ -202,8 +202,9 @@ def lstm_forward(params, x, h0, c0, lengths=None):
     gates = np.empty((T, N, 4 * H), dtype=dtype)
     tanh_c = np.empty((T, N, H), dtype=dtype)
     h[0], c[0] = h0, c0
+    W_h = np.asfortranarray(p["W_h"])  # W_h.T is then C-contiguous, which BLAS multiplies faster at these sizes
     for t in range(T):
-        gates[t], c_t, tanh_c[t], h_t = _step(a_x[t], h[t], c[t], p["W_h"])
+        gates[t], c_t, tanh_c[t], h_t = _step(a_x[t], h[t], c[t], W_h)
         if mask is None:
             h[t + 1], c[t + 1] = h_t, c_t
         else:
