@@ -20,8 +20,8 @@ import numpy as np
 from .cells import sequence_backward, sequence_forward, zero_state
 from .initialisation import init_params
 from .losses import softmax, softmax_cross_entropy
-from .optim import adam_init, adam_step
 from .readout import readout_backward, readout_forward
+from .training import repeat, train
 from .validation import check_kind
 
 CELL_KEYS = ("W_x", "W_h", "b_x", "b_h")
@@ -126,19 +126,44 @@ def train_char_model(kind, model: dict, inputs, targets, steps: int, lr: float =
     """Full-batch Adam on the next-character loss.
 
     Returns the trained parameters and the loss before each step (a list of floats).
-    Training is deterministic: it has no randomness of its own.
+    Training is deterministic: it has no randomness of its own.  A thin use of
+    :func:`lessons_lib.training.train`, which stops with a ``FloatingPointError``
+    if the loss stops being finite.
     """
     if not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
-    state = adam_init(model)
-    history = []
-    for _ in range(steps):
-        loss, grads, _ = char_model_loss(kind, model, inputs, targets, lengths=lengths)
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"the loss became {loss} after {len(history)} steps; lower the learning rate")
-        history.append(loss)
-        model, state = adam_step(model, grads, state, lr=lr)
-    return model, history
+
+    def step_fn(params, batch, carry):
+        loss, grads, _ = char_model_loss(kind, params, inputs, targets, lengths=lengths)
+        return loss, grads, carry
+
+    model, history = train(step_fn, model, repeat(None), steps, lr=lr, on_nan="raise")
+    return model, history.loss.tolist()
+
+
+class Chunk(NamedTuple):
+    """One chunk of a long text for truncated backpropagation through time."""
+
+    inputs: np.ndarray   #: (N, T) character indices, N parallel streams
+    targets: np.ndarray  #: (N, T) the next character of every input
+    start: bool          #: True at the first chunk of a pass over the text, to start from a zero state
+
+
+def char_model_step(kind):
+    """A step function for :func:`lessons_lib.training.train` on :class:`Chunk` batches.
+
+    It carries the final state of each chunk over to the next (truncated
+    backpropagation through time) and starts from a zero state whenever
+    ``chunk.start`` is true.
+    """
+    kind = check_kind(kind)
+
+    def step_fn(params, chunk: Chunk, state):
+        loss, grads, output = char_model_loss(kind, params, chunk.inputs, chunk.targets,
+                                              state0=None if chunk.start else state)
+        return loss, grads, output.state
+
+    return step_fn
 
 
 def generate(kind, model: dict, vocab: Vocabulary, start: str, length: int, temperature: float = 0.0, rng=None) -> str:

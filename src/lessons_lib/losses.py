@@ -1,17 +1,21 @@
-"""Softmax cross-entropy over sequences of scores, numerically stable.
+"""Losses over sequences, with their gradients: softmax cross-entropy and mean squared error.
 
 For scores ``y`` (one row of ``V`` numbers per step) and a target class ``k``,
 the per-step loss is ``-log softmax(y)_k``; its gradient with respect to
 ``y`` is ``softmax(y) - onehot(k)``.  Subtracting the row maximum before
 exponentiating changes nothing mathematically and keeps ``exp`` from
 overflowing.
+
+For real-valued predictions ``y`` and targets ``z``, the mean squared error
+is ``mean (y - z)^2`` over the entries that count; its gradient is
+``2 (y - z) / count`` at those entries and 0 elsewhere.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_array, check_lengths
+from .validation import as_array, check, check_lengths
 
 
 def log_softmax(y):
@@ -70,3 +74,55 @@ def softmax_cross_entropy(y, targets, lengths=None):
     np.put_along_axis(dy, targets[..., None], np.take_along_axis(dy, targets[..., None], axis=-1) - 1.0, axis=-1)
     dy *= real[..., None] / count
     return loss, dy
+
+
+def cross_entropy_per_token(y, targets):
+    """``-log softmax(y)[target]`` at every step, in nats: scores (N, T, V), targets (N, T) -> (N, T).
+
+    The unreduced form of :func:`softmax_cross_entropy` (no gradient), for
+    asking *where* a model is surprised.
+    """
+    y = as_array("y", y)
+    targets = np.asarray(targets)
+    if y.ndim != 3 or targets.shape != y.shape[:2]:
+        raise ValueError(f"y must have shape (N, T, V) and targets (N, T), got {y.shape} and {targets.shape}")
+    if targets.dtype.kind not in "iu":
+        raise TypeError(f"targets must be an array of integers, got dtype {targets.dtype}")
+    return -np.take_along_axis(log_softmax(y), targets[..., None], axis=-1)[..., 0]
+
+
+def mean_squared_error(y, target, mask=None):
+    """Mean of ``(y - target)^2`` over the entries where ``mask`` is true, and its gradient.
+
+    Parameters
+    ----------
+    y : float array of any shape
+        Predictions.
+    target : array of the shape of ``y``
+        Targets (``nan`` is allowed where ``mask`` is false).
+    mask : bool array of the shape of ``y``, optional
+        Which entries count; all of them by default.
+
+    Returns
+    -------
+    loss : float
+    dy : array of the shape of ``y``
+        Gradient of ``loss`` with respect to ``y``, zero where ``mask`` is false.
+    """
+    y = as_array("y", y)
+    dims: dict[str, int] = {f"d{k}": n for k, n in enumerate(y.shape)}
+    shape = tuple(dims)
+    target = check("target", target, shape, dims, y.dtype)
+    if mask is None:
+        mask = np.ones(y.shape, dtype=bool)
+    else:
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != y.shape:
+            raise ValueError(f"mask must be a bool array of shape {y.shape} like y, got {mask.dtype} {mask.shape}")
+    count = int(mask.sum())
+    if count == 0:
+        raise ValueError("mean_squared_error needs at least one entry where mask is true")
+    err = np.where(mask, y - np.where(mask, target, 0), 0).astype(y.dtype)
+    if not np.all(np.isfinite(err)):
+        raise ValueError("target must be finite wherever mask is true")
+    return float(np.sum(err.astype(np.float64) ** 2) / count), (2.0 / count) * err
