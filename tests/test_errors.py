@@ -219,17 +219,17 @@ def test_gru_options_are_refused_by_other_cells(kind):
         sequence_forward(kind, params, x, state0, reset="before", update="write")
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"reset": "middle"}, "reset must be one of ('after', 'before'), got 'middle'"),
-    ({"update": "forget"}, "update must be one of ('keep', 'write'), got 'forget'"),
-    ({"reset": None}, "reset must be one of ('after', 'before'), got None"),
+@pytest.mark.parametrize("options, error, message", [
+    ({"reset": "middle"}, ValueError, "reset must be one of ('after', 'before'), got 'middle'"),
+    ({"update": "forget"}, ValueError, "update must be one of ('keep', 'write'), got 'forget'"),
+    ({"reset": None}, TypeError, "reset must be a string, one of ('after', 'before'), got NoneType"),
 ])
-def test_bad_gru_options(options, message):
+def test_bad_gru_options(options, error, message):
     """The GRU convention options are checked, in the sequence and the step functions."""
     params, x, h0, _, _ = valid("gru")
-    with raises(ValueError, message):
+    with raises(error, message):
         sequence_forward("gru", params, x, h0, **options)
-    with raises(ValueError, message):
+    with raises(error, message):
         gru_step_forward(x[:, 0], h0, params, **options)
 
 

@@ -57,7 +57,7 @@ from .initialisation import orthogonal
 from .gru import check_gru_params
 from .lstm import check_lstm_params, lstm_forward, split_gates
 from .rnn import check_rnn_params, rnn_backward, rnn_forward
-from .validation import as_array, check, check_kind
+from .validation import as_array, check, check_choice, check_kind
 
 ACTIVATIONS = ("tanh", "sigmoid", "linear")
 # Largest value of |phi'|: tanh'(0) = 1, sigmoid'(0) = 1/4, and the identity has slope 1 everywhere.
@@ -70,11 +70,7 @@ _CHECK_PARAMS = {"rnn": check_rnn_params, "lstm": check_lstm_params, "gru": chec
 
 def check_activation(activation: object) -> str:
     """Return ``activation`` if it is one of ``ACTIVATIONS``, else raise."""
-    if not isinstance(activation, str):
-        raise TypeError(f"activation must be a string, one of {ACTIVATIONS}, got {type(activation).__name__}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    return activation
+    return check_choice("activation", activation, ACTIVATIONS)
 
 
 def _check_number(name: str, value: object, *, positive: bool = False, nonnegative: bool = False) -> float:

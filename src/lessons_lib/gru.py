@@ -54,7 +54,7 @@ import numpy as np
 
 from .activations import dsigmoid_from_output, dtanh_from_output, sigmoid
 from .sequence import batch_first, input_gradients, mask_from_lengths, project_inputs, stacked_outer, time_major
-from .validation import CELL_NAMES, check, check_cache, check_lengths, check_params
+from .validation import CELL_NAMES, check, check_cache, check_choice, check_lengths, check_params
 
 #: Order of the blocks in the fused weights (rows ``k H`` to ``(k + 1) H`` are block ``k``).
 GATES = ("r", "z", "n")
@@ -79,10 +79,8 @@ def check_gru_params(params) -> tuple[dict, np.dtype, dict]:
 
 def check_variant(reset: str, update: str) -> None:
     """Validate the GRU convention options."""
-    if reset not in RESET_PLACEMENTS:
-        raise ValueError(f"reset must be one of {RESET_PLACEMENTS}, got {reset!r}")
-    if update not in UPDATE_DIRECTIONS:
-        raise ValueError(f"update must be one of {UPDATE_DIRECTIONS}, got {update!r}")
+    check_choice("reset", reset, RESET_PLACEMENTS)
+    check_choice("update", update, UPDATE_DIRECTIONS)
 
 
 class GRUStepCache(NamedTuple):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .cells import GATE_COUNT
-from .validation import check_kind
+from .validation import check_choice, check_kind
 
 SCHEMES = ("uniform", "xavier")
 RECURRENT = ("same", "orthogonal")
@@ -78,10 +78,8 @@ def init_params(kind, D, H, rng, *, scheme="uniform", recurrent="same", forget_b
     kind = check_kind(kind)
     D, H = _check_size("D", D), _check_size("H", H)
     rng = _check_rng(rng)
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
-    if recurrent not in RECURRENT:
-        raise ValueError(f"recurrent must be one of {RECURRENT}, got {recurrent!r}")
+    check_choice("scheme", scheme, SCHEMES)
+    check_choice("recurrent", recurrent, RECURRENT)
     if forget_bias is not None and kind != "lstm":
         raise ValueError(f"forget_bias applies to an LSTM only, not to {kind!r}")
     if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):

@@ -36,13 +36,18 @@ def format_shape(shape: Sequence[int | str], dims: Mapping[str, int] | None = No
     return "(" + ", ".join(parts) + (",)" if len(parts) == 1 else ")")
 
 
+def check_choice(name: str, value: object, choices: tuple) -> str:
+    """Return ``value`` if it is one of the strings ``choices``, else raise naming ``name``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {choices}, got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
 def check_kind(kind: object) -> str:
     """Return ``kind`` if it names a cell family, else raise."""
-    if not isinstance(kind, str):
-        raise TypeError(f"kind must be a string, one of {KINDS}, got {type(kind).__name__}")
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    return kind
+    return check_choice("kind", kind, KINDS)
 
 
 def as_array(name: str, value: object, dtype: np.dtype | None = None) -> np.ndarray:
