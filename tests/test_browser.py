@@ -45,6 +45,9 @@ PROSE_TEXT = """() => {
   return clone.innerText;
 }"""
 
+HEADINGS = """() => Array.from(document.querySelectorAll('main h1, main h2, main h3, main h4, main h5, main h6'))
+  .map(h => Number(h.tagName[1]))"""
+
 IMAGES = """() => Array.from(document.querySelectorAll('img')).map(img => ({
   src: img.getAttribute('src'), alt: img.getAttribute('alt'), loaded: img.complete && img.naturalWidth > 0
 }))"""
@@ -111,6 +114,7 @@ def _visit(browser, page_path: pathlib.Path, shots: pathlib.Path) -> dict:
         "typeset": page.locator("mjx-container").count(),
         "prose": page.evaluate(PROSE_TEXT),
         "images": page.evaluate(IMAGES),
+        "headings": page.evaluate(HEADINGS),
         "has_widgets": has_widgets,
         "widget_views": page.locator(".jupyter-widgets").count(),
     }
@@ -126,7 +130,8 @@ def test_the_book_has_chapter_pages(book_html):
 
 
 def test_pages_render_offline(book_html, browser):
-    """Every page: no network request, no JS error, math typeset, images loaded with alt text, widgets drawn."""
+    """Every page: no network request, no JS error, math typeset, images loaded with alt text, headings in
+    order (no skipped level), widgets drawn."""
     shots = book_html.parent / "screenshots"
     problems = []
     for page_path in _pages(book_html):
@@ -149,6 +154,12 @@ def test_pages_render_offline(book_html, browser):
                 problems.append(f"{name}: image {img['src']} did not load")
             if not (img["alt"] or "").strip():
                 problems.append(f"{name}: image {img['src']} has no alt text")
+        levels = r["headings"]
+        if levels and levels[0] != 1:
+            problems.append(f"{name}: the first heading is h{levels[0]}, not h1")
+        jumps = [(a, b) for a, b in zip(levels, levels[1:]) if b > a + 1]
+        if jumps:
+            problems.append(f"{name}: headings skip levels {jumps[:3]}")
         if r["has_widgets"] and r["widget_views"] == 0:
             problems.append(f"{name}: has widget state but no widget view was drawn")
     assert not problems, "\n".join(problems)
@@ -160,3 +171,4 @@ def test_chapter_1_shows_math_figures_and_a_widget(book_html, browser):
     assert r["typeset"] >= 20
     assert len([i for i in r["images"] if i["loaded"]]) >= 2
     assert r["has_widgets"] and r["widget_views"] >= 1
+    assert r["headings"][0] == 1 and r["headings"].count(2) >= 8
