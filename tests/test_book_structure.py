@@ -87,3 +87,12 @@ def test_notebooks_are_committed_executed_in_order(notebook):
     assert counts == list(range(1, len(cells) + 1)), (
         f"{notebook.name}: execution counts {counts[:8]}...; run python scripts/execute_notebooks.py {notebook}"
     )
+
+
+@pytest.mark.parametrize("notebook", _notebooks(), ids=lambda p: p.name)
+def test_no_stored_error_or_stderr_output(notebook):
+    """The book renders stored outputs, so none may be an error, a warning or anything else on stderr."""
+    cells = json.loads(notebook.read_text())["cells"]
+    bad = [k for k, c in enumerate(cells) for out in c.get("outputs", [])
+           if out.get("output_type") == "error" or out.get("name") == "stderr"]
+    assert not bad, f"{notebook.name}: cells {bad} store an error or stderr output"
