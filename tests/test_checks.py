@@ -501,10 +501,10 @@ def test_the_mistake_models_change_one_thing_from_the_library():
 
 
 @pytest.mark.parametrize("mistakes, cases", [
-    (checks._rnn_forward_mistakes, lambda: checks._rnn_cases(np.random.default_rng(0), backward=False)),
-    (checks._rnn_backward_mistakes, lambda: checks._rnn_cases(np.random.default_rng(0), backward=True)),
-    (checks._gru_forward_mistakes, lambda: checks._gru_cases(np.random.default_rng(0), backward=False)),
-    (checks._gru_backward_mistakes, lambda: checks._gru_cases(np.random.default_rng(0), backward=True)),
+    (checks._rnn_forward_mistakes, lambda: checks._single_state_cases("rnn", np.random.default_rng(0), backward=False)),
+    (checks._rnn_backward_mistakes, lambda: checks._single_state_cases("rnn", np.random.default_rng(0), backward=True)),
+    (checks._gru_forward_mistakes, lambda: checks._single_state_cases("gru", np.random.default_rng(0), backward=False)),
+    (checks._gru_backward_mistakes, lambda: checks._single_state_cases("gru", np.random.default_rng(0), backward=True)),
 ], ids=["rnn forward", "rnn backward", "gru forward", "gru backward"])
 def test_every_mistake_differs_from_the_reference_somewhere(mistakes, cases):
     """A mistake that equals the right answer on every case could never be recognised."""

@@ -436,18 +436,24 @@ def _rnn_forward_mistakes() -> list[Mistake]:
     ]
 
 
-def _rnn_cases(rng: np.random.Generator, backward: bool) -> list[_Case]:
+def _single_state_cases(kind: str, rng: np.random.Generator, backward: bool) -> list[_Case]:
+    """Random cases for a one-state step (``"rnn"`` or ``"gru"``), forward or backward.
+
+    The RNN's backward exercise also receives the new ``h`` (its derivative is ``1 - h**2``).
+    """
+    forward_step, backward_step = {"rnn": (rnn.rnn_step_forward, rnn.rnn_step_backward),
+                                   "gru": (gru.gru_step_forward, gru.gru_step_backward)}[kind]
     cases = []
     for N, D, H in CELL_SHAPES:
-        p = _cell_params("rnn", D, H, rng)
+        p = _cell_params(kind, D, H, rng)
         x, h_prev = rng.standard_normal((N, D)), rng.standard_normal((N, H))
-        h, cache = rnn.rnn_step_forward(x, h_prev, p)
+        h, cache = forward_step(x, h_prev, p)
         if not backward:
             cases.append(_Case(_label(N, D, H), {"x": x, "h_prev": h_prev, "params": p}, {"h": h}))
             continue
         dh = rng.standard_normal((N, H))
-        expected = _flat_backward(*rnn.rnn_step_backward(dh, cache))
-        cases.append(_Case(_label(N, D, H), {"dh": dh, "x": x, "h_prev": h_prev, "h": h, "params": p}, expected))
+        inputs = {"dh": dh, "x": x, "h_prev": h_prev, **({"h": h} if kind == "rnn" else {}), "params": p}
+        cases.append(_Case(_label(N, D, H), inputs, _flat_backward(*backward_step(dh, cache))))
     return cases
 
 
@@ -469,7 +475,7 @@ def check_rnn_step_forward(function, *, seed: int = 0, verbose: bool = True) -> 
     -------
     CheckResult
     """
-    cases = _rnn_cases(np.random.default_rng(seed), backward=False)
+    cases = _single_state_cases("rnn", np.random.default_rng(seed), backward=False)
     return _run("check_rnn_step_forward", function, "lessons_lib.rnn.rnn_step_forward", cases, _normalise_h,
                 _rnn_forward_mistakes(), {"h": "h = tanh(x @ W_x.T + h_prev @ W_h.T + b_x + b_h)."}, verbose)
 
@@ -528,7 +534,7 @@ def check_rnn_step_backward(function, *, seed: int = 0, verbose: bool = True) ->
     -------
     CheckResult
     """
-    cases = _rnn_cases(np.random.default_rng(seed), backward=True)
+    cases = _single_state_cases("rnn", np.random.default_rng(seed), backward=True)
     fallback = {
         "dx": "dx = da @ W_x, with da = dh * (1 - h**2).",
         "dh_prev": "dh_prev = da @ W_h, with da = dh * (1 - h**2).",
@@ -671,21 +677,6 @@ def _gru_forward_mistakes() -> list[Mistake]:
     ]
 
 
-def _gru_cases(rng: np.random.Generator, backward: bool) -> list[_Case]:
-    cases = []
-    for N, D, H in CELL_SHAPES:
-        p = _cell_params("gru", D, H, rng)
-        x, h_prev = rng.standard_normal((N, D)), rng.standard_normal((N, H))
-        h, cache = gru.gru_step_forward(x, h_prev, p)
-        if not backward:
-            cases.append(_Case(_label(N, D, H), {"x": x, "h_prev": h_prev, "params": p}, {"h": h}))
-            continue
-        dh = rng.standard_normal((N, H))
-        cases.append(_Case(_label(N, D, H), {"dh": dh, "x": x, "h_prev": h_prev, "params": p},
-                           _flat_backward(*gru.gru_step_backward(dh, cache))))
-    return cases
-
-
 def check_gru_step_forward(function, *, seed: int = 0, verbose: bool = True) -> CheckResult:
     """Check ``function(x, h_prev, params) -> h``, one GRU step in PyTorch's convention, against
     :func:`lessons_lib.gru.gru_step_forward`.
@@ -705,7 +696,7 @@ def check_gru_step_forward(function, *, seed: int = 0, verbose: bool = True) -> 
     -------
     CheckResult
     """
-    cases = _gru_cases(np.random.default_rng(seed), backward=False)
+    cases = _single_state_cases("gru", np.random.default_rng(seed), backward=False)
     fallback = {"h": "h = (1 - z) * n + z * h_prev, with r and z sigmoids and "
                      "n = tanh(W_xn x + b_xn + r * (W_hn h_prev + b_hn))."}
     return _run("check_gru_step_forward", function, "lessons_lib.gru.gru_step_forward", cases, _normalise_h,
@@ -777,7 +768,7 @@ def check_gru_step_backward(function, *, seed: int = 0, verbose: bool = True) ->
     -------
     CheckResult
     """
-    cases = _gru_cases(np.random.default_rng(seed), backward=True)
+    cases = _single_state_cases("gru", np.random.default_rng(seed), backward=True)
     fallback = {
         "dh_prev": "dh_prev = dh * z (the direct path) + da_h @ W_h (through the gates).",
         "grads['b_h']": "The n block of db_h is (da_n * r).sum(axis=0): b_hn sits inside the reset product.",
