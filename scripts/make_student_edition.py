@@ -216,6 +216,9 @@ def make_student_notebook(nb, source_name: str = "the book") -> tuple[object, Su
     note.id = "student-edition-note"  # a fixed id, so that the same book gives the same file
     nb.cells = cells[:1] + [note] + cells[1:]
     nb.metadata.pop("widgets", None)  # saved widget state belongs to the cleared outputs
+    # The book's pairing with book/myst/*.md: a student's notebook stands alone, and Jupyter with
+    # jupytext would otherwise write a Markdown twin of it on every save.
+    nb.metadata.pop("jupytext", None)
     check_no_solutions(nb, source_name)
     return nb, summary
 

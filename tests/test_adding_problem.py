@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessons_lib import adding_problem as ap
+from lessons_lib.tasks import adding_problem as ap
 
 
 def test_batch_shapes_marks_and_target(rng):

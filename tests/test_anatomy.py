@@ -1,4 +1,4 @@
-"""lessons_lib.anatomy: the gate-by-gate LSTM and GRU step against the fused library cells,
+"""lessons_lib.analysis.anatomy: the gate-by-gate LSTM and GRU step against the fused library cells,
 its per-gate backward pass against finite differences, and its input checks."""
 
 import inspect
@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cases import GRAD_TOL, GRU_OPTIONS, make_params
-from lessons_lib import anatomy, numerical_gradient, rel_error, sequence_forward
-from lessons_lib.activations import sigmoid
-from lessons_lib.gru import gru_step_backward, gru_step_forward
-from lessons_lib.lstm import lstm_forward, lstm_step_backward, lstm_step_forward
+from lessons_lib import numerical_gradient, rel_error, sequence_forward
+from lessons_lib.analysis import anatomy
+from lessons_lib.cells.activations import sigmoid
+from lessons_lib.cells.gru import gru_step_backward, gru_step_forward
+from lessons_lib.cells.lstm import lstm_forward, lstm_step_backward, lstm_step_forward
 
 N, D, H = 3, 2, 4
 GRU_IDS = [f"{o['reset']}-{o['update']}" for o in GRU_OPTIONS]
@@ -438,7 +439,7 @@ EXPECTED_HIGHLIGHTS = {
 def _chapter_includes():
     nb = json.loads(CHAPTER.read_text())
     text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    pattern = re.compile(r"```\{literalinclude\} \.\./src/lessons_lib/(\w+\.py)\n((?::[\w-]+:.*\n)*)")
+    pattern = re.compile(r"```\{literalinclude\} \.\./src/lessons_lib/cells/(\w+\.py)\n((?::[\w-]+:.*\n)*)")
     for match in pattern.finditer(text):
         options = dict(re.findall(r":([\w-]+): *(.*)", match.group(2)))
         yield match.group(1), options
@@ -450,10 +451,10 @@ def test_chapter_highlights_the_lines_it_names():
     ``:pyobject:`` keeps the include right when lstm.py grows, but highlighted
     line numbers would drift silently; this test makes them fail loudly.
     """
-    import lessons_lib.gru
-    import lessons_lib.lstm
+    import lessons_lib.cells.gru
+    import lessons_lib.cells.lstm
 
-    modules = {"lstm.py": lessons_lib.lstm, "gru.py": lessons_lib.gru}
+    modules = {"lstm.py": lessons_lib.cells.lstm, "gru.py": lessons_lib.cells.gru}
     found = 0
     for filename, options in _chapter_includes():
         if "emphasize-lines" not in options:

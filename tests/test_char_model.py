@@ -8,12 +8,10 @@ import numpy as np
 import pytest
 
 from lessons_lib import gradient_errors, numerical_gradient, rel_error
-from lessons_lib.char_model import (
-    Vocabulary, char_model_forward, char_model_loss, generate, init_char_model, one_hot, train_char_model,
-)
-from lessons_lib.losses import log_softmax, softmax, softmax_cross_entropy
-from lessons_lib.optim import adam_init, adam_step
-from lessons_lib.readout import readout_backward, readout_forward
+from lessons_lib.models.char_model import Vocabulary, char_model_forward, char_model_loss, generate, init_char_model, one_hot, train_char_model
+from lessons_lib.training.losses import log_softmax, softmax, softmax_cross_entropy
+from lessons_lib.training.optim import adam_init, adam_step
+from lessons_lib.training.readout import readout_backward, readout_forward
 
 KINDS = ("rnn", "lstm", "gru")
 

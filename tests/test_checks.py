@@ -1,4 +1,4 @@
-"""Tests of lessons_lib.checks: each checker passes a right answer and recognises typical wrong ones.
+"""Tests of lessons_lib.teaching.checks: each checker passes a right answer and recognises typical wrong ones.
 
 The wrong answers below are written the way a reader would write them, independently of the
 mistake models inside ``checks``; each must fail, with the expected mistake named and its hint
@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessons_lib import checks, clipping, gru, lstm, rnn
+from lessons_lib.teaching import checks
+from lessons_lib.training import clipping
+from lessons_lib.cells import gru, lstm, rnn
 
 
 def sigma(a):

@@ -1,4 +1,4 @@
-"""Tests of lessons_lib.clipping: norm clipping (Pascanu et al.'s Algorithm 1) and element-wise clipping."""
+"""Tests of lessons_lib.training.clipping: norm clipping (Pascanu et al.'s Algorithm 1) and element-wise clipping."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lessons_lib import clipping as cl
+from lessons_lib.training import clipping as cl
 
 
 def test_clip_by_norm_known_values():

@@ -1,4 +1,4 @@
-"""lessons_lib.diagrams: what the two cell diagrams draw, that they share one grammar, and that labels stay clear.
+"""lessons_lib.figures.diagrams: what the two cell diagrams draw, that they share one grammar, and that labels stay clear.
 
 The diagrams tag every artist with a ``gid`` naming its role, so the tests
 count learned layers, point-wise operations, copies and concatenations, and
@@ -16,7 +16,8 @@ import pytest  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
-from lessons_lib import anatomy, diagrams, plots_anatomy  # noqa: E402
+from lessons_lib.analysis import anatomy  # noqa: E402
+from lessons_lib.figures import diagrams, gradient_plots, result_plots, state_plots, task_plots, widgets  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -236,11 +237,13 @@ def test_chapter_4s_cell_is_drawn_with_the_same_primitives():
     )
     xs = np.array([[[0.7, 0, 0], [-0.8, 1, 0], [0.4, 0, 0]]])
     steps = anatomy.lstm_anatomy_steps(xs, np.zeros((1, 2)), np.array([[0.5, 0.0]]), params)
-    ax = plots_anatomy.draw_lstm_cell(steps[1], unit=0)
+    ax = diagrams.draw_lstm_cell(steps[1], unit=0)
     reference = diagrams.draw_lstm_diagram(legend=False)
     assert gids(ax, "layer:") == gids(reference, "layer:") and gids(ax, "pointwise:") == gids(reference, "pointwise:")
     assert "$f_t$" not in texts(ax, "label")      # the numbers, f=..., take the gate symbols' places
-    assert not hasattr(plots_anatomy, "_node") and not hasattr(plots_anatomy, "_wire")
+    others = [m for m in (gradient_plots, result_plots, state_plots, task_plots, widgets)
+              if hasattr(m, "_node") or hasattr(m, "_wire")]
+    assert not others, f"{others} draw diagram primitives of their own instead of lessons_lib.figures.diagrams'"
     numbers = [t for t in ax.texts if t.get_gid() is None and t.get_bbox_patch() is not None]
     assert len(numbers) == 10
     renderer = rendered(ax)

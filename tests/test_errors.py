@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 
 from cases import KINDS, make_case, make_params
-from lessons_lib import (check_sequence_gradients, init_params, numerical_gradient, rel_error, sequence_backward,
-                         sequence_forward, zero_state)
-from lessons_lib.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
-from lessons_lib.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
-from lessons_lib.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from lessons_lib import check_sequence_gradients, init_params, numerical_gradient, rel_error, sequence_backward, sequence_forward, zero_state
+from lessons_lib.cells.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
+from lessons_lib.cells.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+from lessons_lib.cells.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 N, T, D, H = 2, 7, 5, 4
 KINDS_TUPLE = "('rnn', 'lstm', 'gru')"

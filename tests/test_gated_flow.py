@@ -1,4 +1,4 @@
-"""Tests of lessons_lib.gated_flow: the step Jacobians of the LSTM and GRU, their products and norms.
+"""Tests of lessons_lib.analysis.gated_flow: the step Jacobians of the LSTM and GRU, their products and norms.
 
 Order as in the house style: shapes and known values, then finite
 differences in float64 on tiny sizes, then agreement with the library's own
@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lessons_lib as ll
-from lessons_lib import anatomy
-from lessons_lib import gated_flow as gfl
-from lessons_lib import gradient_flow as gf
+from lessons_lib.analysis import anatomy
+from lessons_lib.analysis import gated_flow as gfl
+from lessons_lib.analysis import gradient_flow as gf
 
 TOL = 1e-8  # finite differences in float64
 GRU_VARIANTS = [{"reset": r, "update": u} for r in ("after", "before") for u in ("keep", "write")]

@@ -1,4 +1,4 @@
-"""Tests of lessons_lib.gradient_flow: Jacobians, their products and norms, the bound, and chapter 2's experiments.
+"""Tests of lessons_lib.analysis.gradient_flow: Jacobians, their products and norms, the bound, and chapter 2's experiments.
 
 Order as in the house style: shapes and known values, then finite differences
 in float64 on tiny sizes, then agreement with the library's own backward
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lessons_lib as ll
-from lessons_lib import gradient_flow as gf
+from lessons_lib.analysis import gradient_flow as gf
 from lessons_lib import numerical_gradient, rel_error
 
 ACTIVATIONS = ("tanh", "sigmoid", "linear")
@@ -379,8 +379,8 @@ def test_forget_gate_products_are_the_cell_gradient_when_the_state_feeds_nothing
 def test_forget_gate_products_by_hand(rng):
     params = ll.init_params("lstm", 2, 3, rng)
     x, h0, c0 = rng.standard_normal((1, 3, 2)), np.zeros((1, 3)), np.zeros((1, 3))
-    _, _, _, cache = ll.lstm.lstm_forward(params, x, h0, c0)
-    f = ll.lstm.split_gates(cache.gates)["f"][:, 0]  # (T, H)
+    _, _, _, cache = ll.cells.lstm.lstm_forward(params, x, h0, c0)
+    f = ll.cells.lstm.split_gates(cache.gates)["f"][:, 0]  # (T, H)
     products = gf.forget_gate_products(params, x, h0, c0)[0]
     assert rel_error(products[2], f[2] * f[1]) < 1e-15 and rel_error(products[3], f[2] * f[1] * f[0]) < 1e-15
 

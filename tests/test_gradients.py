@@ -6,9 +6,9 @@ import pytest
 from cases import (GRAD_TOL, GRU_OPTIONS, PARAM_KEYS, VARIANT_IDS, VARIANTS, make_case, make_params,
                    sequence_fd_errors)
 from lessons_lib import check_sequence_gradients, gradient_errors, numerical_gradient, rel_error
-from lessons_lib.gru import gru_step_backward, gru_step_forward
-from lessons_lib.lstm import lstm_step_backward, lstm_step_forward
-from lessons_lib.rnn import rnn_step_backward, rnn_step_forward
+from lessons_lib.cells.gru import gru_step_backward, gru_step_forward
+from lessons_lib.cells.lstm import lstm_step_backward, lstm_step_forward
+from lessons_lib.cells.rnn import rnn_step_backward, rnn_step_forward
 
 N, T, D, H = 3, 4, 3, 4
 LENGTHS = [None, [T, 2, 0]]

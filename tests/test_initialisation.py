@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from cases import GATE_COUNT, KINDS, make_case, state_arrays
-from lessons_lib import (check_sequence_gradients, from_torch_state_dict, init_params, sequence_backward,
-                         sequence_forward, to_torch_state_dict, zero_state)
+from lessons_lib import check_sequence_gradients, from_torch_state_dict, init_params, sequence_backward, sequence_forward, to_torch_state_dict, zero_state
 
 SCHEMES = ("uniform", "xavier")
 RECURRENT = ("same", "orthogonal")

@@ -10,10 +10,10 @@ import pytest
 from cases import (GRU_OPTIONS, KINDS, VARIANT_IDS, VARIANTS, assert_close, make_case, make_params, pack_state,
                    state_arrays)
 from lessons_lib import rel_error, sequence_backward, sequence_forward
-from lessons_lib.activations import dsigmoid_from_output, dtanh_from_output, sigmoid
-from lessons_lib.gru import gru_step_forward
-from lessons_lib.lstm import lstm_step_forward
-from lessons_lib.rnn import rnn_step_forward
+from lessons_lib.cells.activations import dsigmoid_from_output, dtanh_from_output, sigmoid
+from lessons_lib.cells.gru import gru_step_forward
+from lessons_lib.cells.lstm import lstm_step_forward
+from lessons_lib.cells.rnn import rnn_step_forward
 
 GRU_IDS = VARIANT_IDS[2:]
 

@@ -11,7 +11,8 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lessons_lib import memory, plots, widgets  # noqa: E402
+from lessons_lib.analysis import memory  # noqa: E402
+from lessons_lib.figures import diagrams, state_plots, widgets  # noqa: E402
 
 
 def test_pulse_response_by_hand():
@@ -37,7 +38,7 @@ def test_pulse_response_refuses_bad_arguments():
 def test_figure_1_draws_every_number_and_the_predictions():
     hidden = np.array([[0.1, 0.2, 0.3]] * 4)
     scores = np.array([[0.0, 5.0, 0.0, 0.0], [0.0, 0.0, 5.0, 0.0], [0.0, 0.0, 5.0, 0.0], [0.0, 0.0, 0.0, 5.0]])
-    ax = plots.draw_unrolled_char_model("helo", "hell", "ello", hidden, scores)
+    ax = diagrams.draw_unrolled_char_model("helo", "hell", "ello", hidden, scores)
     texts = [t.get_text() for t in ax.texts]
     assert texts.count("5.00") == 4 and texts.count("0.20") == 4
     assert ["predicts 'e'", "predicts 'l'", "predicts 'l'", "predicts 'o'"] == [t for t in texts if t.startswith("predicts")]
@@ -46,18 +47,18 @@ def test_figure_1_draws_every_number_and_the_predictions():
 
 def test_figure_1_refuses_mismatched_shapes():
     with pytest.raises(ValueError, match=r"scores must have shape \(4, 4\)"):
-        plots.draw_unrolled_char_model("helo", "hell", "ello", np.zeros((4, 3)), np.zeros((4, 3)))
+        diagrams.draw_unrolled_char_model("helo", "hell", "ello", np.zeros((4, 3)), np.zeros((4, 3)))
     with pytest.raises(ValueError, match="target_text"):
-        plots.draw_unrolled_char_model("helo", "hell", "ell", np.zeros((4, 3)), np.zeros((4, 4)))
+        diagrams.draw_unrolled_char_model("helo", "hell", "ell", np.zeros((4, 3)), np.zeros((4, 4)))
 
 
 def test_pulse_figures_have_one_line_per_weight_with_distinct_styles():
     responses = memory.pulse_responses([0.5, 0.9, 1.5], T=6)
-    ax = plots.plot_pulse_memory(responses)
+    ax = state_plots.plot_pulse_memory(responses)
     lines = [line for line in ax.get_lines() if len(line.get_xdata()) == 6]
     assert len(lines) == 3 and len({(l.get_linestyle(), l.get_marker()) for l in lines}) == 3
     plt.close(ax.figure)
-    fig = plots.plot_pulse_memory_grid(responses, ncols=2)
+    fig = state_plots.plot_pulse_memory_grid(responses, ncols=2)
     assert sum(ax.has_data() for ax in fig.axes) == 3
     plt.close(fig)
 

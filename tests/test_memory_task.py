@@ -1,11 +1,12 @@
-"""lessons_lib.memory_task: the data generator, the loss and its gradients, training, and the gate read-outs."""
+"""lessons_lib.tasks.memory_task: the data generator, the loss and its gradients, training, and the gate read-outs."""
 
 import numpy as np
 import pytest
 
 from cases import GRAD_TOL
-from lessons_lib import anatomy, gradient_errors, numerical_gradient, rel_error
-from lessons_lib import memory_task as mt
+from lessons_lib import gradient_errors, numerical_gradient, rel_error
+from lessons_lib.analysis import anatomy
+from lessons_lib.tasks import memory_task as mt
 
 
 # ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lessons_lib import ngram
+from lessons_lib.models import ngram
 
 
 def test_unigram_interpolates_counts_with_the_uniform_distribution():

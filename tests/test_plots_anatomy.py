@@ -1,4 +1,4 @@
-"""lessons_lib.plots_anatomy and lessons_lib.widgets_anatomy: what each figure draws, and the input checks.
+"""Chapter 4's figures (lessons_lib.figures.state_plots, .diagrams, .result_plots) and gate widgets (lessons_lib.figures.widgets): what each draws, and the input checks.
 
 The widgets' plain drawing functions are tested here without a kernel.
 """
@@ -12,8 +12,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from lessons_lib import anatomy, plots_anatomy, widgets_anatomy  # noqa: E402
-from lessons_lib.plots import OKABE_ITO  # noqa: E402
+from lessons_lib.analysis import anatomy  # noqa: E402
+from lessons_lib.figures import diagrams, result_plots, state_plots, widgets  # noqa: E402
+from lessons_lib.figures.style import OKABE_ITO  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -54,14 +55,14 @@ def test_state_bars_draw_five_quantities_per_unit(handset):
     """For an LSTM step: c_prev, kept, written, c, h for each unit, with the values as heights."""
     _, _, steps = handset
     s = steps[1]
-    ax = plots_anatomy.plot_state_bars(s, title="marker step")
+    ax = state_plots.plot_state_bars(s, title="marker step")
     rects = bars(ax)
     assert len(rects) == 5 * 2
     heights = np.array([r.get_height() for r in rects]).reshape(5, 2)   # drawn field by field
-    expected = np.array([getattr(s, f)[0] for f, _ in plots_anatomy.STATE_BARS["lstm"]])
+    expected = np.array([getattr(s, f)[0] for f, _ in state_plots.STATE_BARS["lstm"]])
     np.testing.assert_allclose(heights, expected)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == [label for _, label in plots_anatomy.STATE_BARS["lstm"]]
+    assert labels == [label for _, label in state_plots.STATE_BARS["lstm"]]
     assert ax.get_title() == "marker step"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["unit 1", "unit 2"]
     # colour-blind-safe colours, each with its own hatch as a second cue
@@ -74,7 +75,7 @@ def test_state_bars_draw_five_quantities_per_unit(handset):
 
 def test_state_bars_for_a_gru_step(gru_step):
     _, a = gru_step
-    ax = plots_anatomy.plot_state_bars(a, unit_labels=["memory", "other"], legend=False, values=False)
+    ax = state_plots.plot_state_bars(a, unit_labels=["memory", "other"], legend=False, values=False)
     assert len(bars(ax)) == 10
     assert ax.get_legend() is None and not ax.texts
     assert [t.get_text() for t in ax.get_xticklabels()] == ["memory", "other"]
@@ -83,23 +84,23 @@ def test_state_bars_for_a_gru_step(gru_step):
 def test_state_bars_errors(handset):
     _, _, steps = handset
     with pytest.raises(TypeError, match="expected an LSTMAnatomy or GRUAnatomy"):
-        plots_anatomy.plot_state_bars(steps[0]._asdict())
+        state_plots.plot_state_bars(steps[0]._asdict())
     with pytest.raises(ValueError, match=r"n must be an int in 0 .. 0 \(the batch has N = 1\), got 1"):
-        plots_anatomy.plot_state_bars(steps[0], n=1)
+        state_plots.plot_state_bars(steps[0], n=1)
     with pytest.raises(ValueError, match=r"unit_labels must have one label per unit drawn \(2\), got 1"):
-        plots_anatomy.plot_state_bars(steps[0], unit_labels=["a"])
+        state_plots.plot_state_bars(steps[0], unit_labels=["a"])
     with pytest.raises(ValueError, match=r"units must list unit indices in 0 .. 1, got \[2\]"):
-        plots_anatomy.plot_state_bars(steps[0], units=[2])
+        state_plots.plot_state_bars(steps[0], units=[2])
 
 
 def test_state_bars_of_selected_units(handset):
     """units=[1] draws only unit 2: five bars, its values, upright labels."""
     _, _, steps = handset
-    ax = plots_anatomy.plot_state_bars(steps[2], units=[1])
+    ax = state_plots.plot_state_bars(steps[2], units=[1])
     rects = bars(ax)
     assert len(rects) == 5
     np.testing.assert_allclose([r.get_height() for r in rects],
-                               [getattr(steps[2], f)[0, 1] for f, _ in plots_anatomy.STATE_BARS["lstm"]])
+                               [getattr(steps[2], f)[0, 1] for f, _ in state_plots.STATE_BARS["lstm"]])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["unit 2"]
     assert all(t.get_rotation() == 0 for t in ax.texts)
 
@@ -107,21 +108,21 @@ def test_state_bars_of_selected_units(handset):
 def test_state_grid_small_multiples(handset, gru_step):
     """One panel per step, shared y axis, one legend for the figure, unused panels switched off."""
     _, _, steps = handset
-    fig = plots_anatomy.plot_state_grid(steps, [f"step {k}" for k in range(1, 6)], ncols=3)
+    fig = state_plots.plot_state_grid(steps, [f"step {k}" for k in range(1, 6)], ncols=3)
     axes = fig.axes
     assert len(axes) == 6
     assert [ax.get_title() for ax in axes[:5]] == [f"step {k}" for k in range(1, 6)]
     assert not axes[5].axison
     assert axes[5].get_legend() is not None and not fig.legends   # the spare panel holds the legend
-    full = plots_anatomy.plot_state_grid(steps, [f"step {k}" for k in range(1, 6)])   # one row, no spare
+    full = state_plots.plot_state_grid(steps, [f"step {k}" for k in range(1, 6)])   # one row, no spare
     assert len(full.axes) == 5 and len(full.legends) == 1
     assert axes[0].get_shared_y_axes().joined(axes[0], axes[4])
     with pytest.raises(ValueError, match=r"titles must have one entry per panel \(5\), got 2"):
-        plots_anatomy.plot_state_grid(steps, ["a", "b"])
+        state_plots.plot_state_grid(steps, ["a", "b"])
     with pytest.raises(ValueError, match="at least one"):
-        plots_anatomy.plot_state_grid([], [])
+        state_plots.plot_state_grid([], [])
     with pytest.raises(ValueError, match="all be LSTM steps or all GRU steps"):
-        plots_anatomy.plot_state_grid([steps[0], gru_step[1]], ["a", "b"])
+        state_plots.plot_state_grid([steps[0], gru_step[1]], ["a", "b"])
 
 
 # ---------------------------------------------------------------------------
@@ -131,7 +132,7 @@ def test_state_grid_small_multiples(handset, gru_step):
 def test_gate_traces_draw_inputs_gates_and_states(handset):
     _, xs, steps = handset
     traces = {k: np.stack([getattr(s, k)[0] for s in steps]) for k in ("i", "f", "o", "c", "h")}
-    axes = plots_anatomy.plot_gate_traces(xs[0], traces, unit=1, marker_t=1, recall_t=4,
+    axes = state_plots.plot_gate_traces(xs[0], traces, unit=1, marker_t=1, recall_t=4,
                                           y=np.zeros(5), target=np.array([0, 0, 0, 0, -0.8]), title="unit 2")
     ax_in, ax_gate, ax_state = axes
     assert len(ax_gate.get_lines()) == 3
@@ -150,21 +151,21 @@ def test_gate_traces_errors(handset):
     _, xs, steps = handset
     traces = {k: np.stack([getattr(s, k)[0] for s in steps]) for k in ("i", "f", "o", "c", "h")}
     with pytest.raises(ValueError, match=r"x must have shape \(T, 3\)"):
-        plots_anatomy.plot_gate_traces(xs, traces, 0)
+        state_plots.plot_gate_traces(xs, traces, 0)
     with pytest.raises(ValueError, match="missing 'h'"):
-        plots_anatomy.plot_gate_traces(xs[0], {k: v for k, v in traces.items() if k != "h"}, 0)
+        state_plots.plot_gate_traces(xs[0], {k: v for k, v in traces.items() if k != "h"}, 0)
     with pytest.raises(ValueError, match=r"traces\['c'\] must have shape \(T, H\) = \(5, H\), got \(4, 2\)"):
-        plots_anatomy.plot_gate_traces(xs[0], {**traces, "c": traces["c"][:4]}, 0)
+        state_plots.plot_gate_traces(xs[0], {**traces, "c": traces["c"][:4]}, 0)
     with pytest.raises(ValueError, match="unit must be an int in 0 .. 1, got 2"):
-        plots_anatomy.plot_gate_traces(xs[0], traces, 2)
+        state_plots.plot_gate_traces(xs[0], traces, 2)
     with pytest.raises(ValueError, match="at least one panel"):
-        plots_anatomy.plot_gate_traces_grid([])
+        state_plots.plot_gate_traces_grid([])
 
 
 def test_gate_traces_grid_has_three_rows_per_panel(handset):
     _, xs, steps = handset
     traces = {k: np.stack([getattr(s, k)[0] for s in steps]) for k in ("i", "f", "o", "c", "h")}
-    fig = plots_anatomy.plot_gate_traces_grid([dict(x=xs[0], traces=traces, unit=u) for u in (0, 1)])
+    fig = state_plots.plot_gate_traces_grid([dict(x=xs[0], traces=traces, unit=u) for u in (0, 1)])
     assert len(fig.axes) == 6
     assert fig.axes[1].get_ylabel() == ""          # only the first column is labelled
     (legend,) = fig.legends                        # one legend for all panels: gates, then states
@@ -178,42 +179,42 @@ def test_gate_traces_grid_has_three_rows_per_panel(handset):
 
 def test_gru_conventions_overlay_is_markers_only():
     curves = {"a": np.array([0.1, 0.2, 0.3]), "= twin": np.array([0.1, 0.2, 0.3]), "b": np.array([0.0, 0.1, 0.0])}
-    ax = plots_anatomy.plot_gru_conventions(curves)
+    ax = state_plots.plot_gru_conventions(curves)
     lines = ax.get_lines()
     assert [line.get_label() for line in lines[:3]] == ["a", "twin", "b"]
     assert lines[1].get_linestyle() == "None" and lines[0].get_linestyle() == "-"
     with pytest.raises(ValueError, match=r"trajectories\['a'\] must have shape \(T,\)"):
-        plots_anatomy.plot_gru_conventions({"a": np.zeros((2, 2))})
+        state_plots.plot_gru_conventions({"a": np.zeros((2, 2))})
     with pytest.raises(ValueError, match="at least one curve"):
-        plots_anatomy.plot_gru_conventions({})
+        state_plots.plot_gru_conventions({})
 
 
 def test_loss_curves_running_mean_on_a_log_scale():
     losses = np.linspace(1.0, 0.01, 50)
-    ax = plots_anatomy.plot_loss_curves({"LSTM": losses, "GRU": losses / 2}, window=10, baseline=1 / 3)
+    ax = result_plots.plot_loss_curves({"LSTM": losses, "GRU": losses / 2}, window=10, baseline=1 / 3)
     assert ax.get_yscale() == "log"
     line = ax.get_lines()[0]
     assert len(line.get_ydata()) == 41
     np.testing.assert_allclose(line.get_ydata()[0], losses[:10].mean())
     with pytest.raises(ValueError, match="at least window = 10 losses"):
-        plots_anatomy.plot_loss_curves({"x": losses[:5]}, window=10)
+        result_plots.plot_loss_curves({"x": losses[:5]}, window=10)
     with pytest.raises(ValueError, match="window must be a positive int"):
-        plots_anatomy.plot_loss_curves({"x": losses}, window=0)
+        result_plots.plot_loss_curves({"x": losses}, window=0)
 
 
 def test_lstm_cell_diagram_writes_the_unit_values(handset):
     _, _, steps = handset
-    ax = plots_anatomy.draw_lstm_cell(steps[1], unit=0)
+    ax = diagrams.draw_lstm_cell(steps[1], unit=0)
     texts = {t.get_text() for t in ax.texts}
     s = steps[1]
     assert f"f={s.f[0, 0]:.2f}" in texts and f"i={s.i[0, 0]:.2f}" in texts and f"o={s.o[0, 0]:.2f}" in texts
     assert f"{s.c[0, 0]:+.2f}" in texts and f"{s.h[0, 0]:+.2f}" in texts
-    bare = plots_anatomy.draw_lstm_cell()
+    bare = diagrams.draw_lstm_cell()
     assert not any(t.get_text().startswith("f=") for t in bare.texts)
     with pytest.raises(ValueError, match="unit must be an int in 0 .. 1, got 5"):
-        plots_anatomy.draw_lstm_cell(steps[1], unit=5)
+        diagrams.draw_lstm_cell(steps[1], unit=5)
     with pytest.raises(TypeError, match="anat must be an LSTMAnatomy"):
-        plots_anatomy.draw_lstm_cell({"f": 1})
+        diagrams.draw_lstm_cell({"f": 1})
 
 
 # ---------------------------------------------------------------------------
@@ -224,21 +225,21 @@ def test_lstm_step_variant_and_figure(handset):
     """The function behind the slider sets one unit's pre-activation and draws the result."""
     params, xs, steps = handset
     x3, h2, c2 = xs[:, 2], steps[1].h, steps[1].c
-    v = widgets_anatomy.lstm_step_variant(x3, h2, c2, params, unit=0, f=-4.0)
+    v = widgets.lstm_step_variant(x3, h2, c2, params, unit=0, f=-4.0)
     assert v.a_f[0, 0] == -4.0 and v.a_f[0, 1] == steps[2].a_f[0, 1]
     np.testing.assert_allclose(v.c[0, 0], 0.018 * c2[0, 0] + steps[2].written[0, 0], atol=1e-3)
-    fig = widgets_anatomy.lstm_step_figure(x3, h2, c2, params, unit=0, f=-4.0)
+    fig = widgets.lstm_step_figure(x3, h2, c2, params, unit=0, f=-4.0)
     assert "$a_f = -4.0$ so $f = 0.02$" in fig.axes[0].get_title()
     assert len(bars(fig.axes[0])) == 10
-    fig = widgets_anatomy.lstm_step_figure(x3, h2, c2, params, unit=1, g=1.0)   # the candidate is a tanh
+    fig = widgets.lstm_step_figure(x3, h2, c2, params, unit=1, g=1.0)   # the candidate is a tanh
     assert fig.axes[0].get_title() == "unit 2: $a_g = 1.0$ so $g = 0.76$"
 
 
 def test_gru_step_variant_and_figure(gru_step):
     params, a = gru_step
-    v = widgets_anatomy.gru_step_variant(a.x, a.h_prev, params, unit=1, z=30.0)
+    v = widgets.gru_step_variant(a.x, a.h_prev, params, unit=1, z=30.0)
     np.testing.assert_allclose(v.h[0, 1], a.h_prev[0, 1], atol=1e-12)   # z = 1 keeps the old state
-    fig = widgets_anatomy.gru_step_figure(a.x, a.h_prev, params, unit=1, update="write", z=0.0)
+    fig = widgets.gru_step_figure(a.x, a.h_prev, params, unit=1, update="write", z=0.0)
     assert "unit 2" in fig.axes[0].get_title()
 
 
@@ -246,15 +247,15 @@ def test_gate_widgets_build_one_slider_per_gate(handset, gru_step, monkeypatch):
     """The widgets wire sliders named after the gates, starting at the computed pre-activations."""
     monkeypatch.setattr(plt, "show", lambda *a, **k: None)   # no display outside a kernel
     params, xs, steps = handset
-    w = widgets_anatomy.lstm_gate_widget(xs[:, 2], steps[1].h, steps[1].c, params, gates=("f", "i"))
+    w = widgets.lstm_gate_widget(xs[:, 2], steps[1].h, steps[1].c, params, gates=("f", "i"))
     sliders = w.children[:-1]
     assert [s.description for s in sliders] == ["a_f, unit 1", "a_i, unit 1"]
     assert [s.value for s in sliders] == [4.0, -4.0]
     gparams, a = gru_step
-    g = widgets_anatomy.gru_gate_widget(a.x, a.h_prev, gparams, gates=("r", "z"), unit=1)
+    g = widgets.gru_gate_widget(a.x, a.h_prev, gparams, gates=("r", "z"), unit=1)
     assert [s.description for s in g.children[:-1]] == ["a_r, unit 2", "a_z, unit 2"]
     with pytest.raises(ValueError, match="gates must name one or more of"):
-        widgets_anatomy.lstm_gate_widget(xs[:, 2], steps[1].h, steps[1].c, params, gates=("z",))
+        widgets.lstm_gate_widget(xs[:, 2], steps[1].h, steps[1].c, params, gates=("z",))
 
 
 def test_widget_alt_text_states_the_setting_and_the_resulting_states():
@@ -262,7 +263,7 @@ def test_widget_alt_text_states_the_setting_and_the_resulting_states():
     import numpy as np
 
     from lessons_lib import init_params
-    from lessons_lib.widgets_anatomy import lstm_step_variant, step_alt
+    from lessons_lib.figures.widgets import lstm_step_variant, step_alt
 
     rng = np.random.default_rng(0)
     params = init_params("lstm", 2, 2, rng)

@@ -1,4 +1,4 @@
-"""Tests of chapter 2's figures (lessons_lib.plots_gradients) and widget (lessons_lib.widgets_gradients).
+"""Tests of chapter 2's figures (lessons_lib.figures.gradient_plots) and widget (lessons_lib.figures.widgets).
 
 They check what was drawn: how many curves, on which scale, with which
 labels, and that every curve differs from the others in colour *and* in a
@@ -14,10 +14,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lessons_lib import gradient_flow as gf  # noqa: E402
-from lessons_lib import plots_gradients as pg  # noqa: E402
-from lessons_lib import widgets_gradients as wg  # noqa: E402
-from lessons_lib.plots import OKABE_ITO  # noqa: E402
+from lessons_lib.analysis import gradient_flow as gf  # noqa: E402
+from lessons_lib.figures import gradient_plots  # noqa: E402
+from lessons_lib.figures import widgets  # noqa: E402
+from lessons_lib.figures.style import OKABE_ITO  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +38,7 @@ def data_lines(ax):
 
 
 def test_curve_styles_differ_in_colour_and_in_a_second_cue():
-    styles = [pg.curve_style(k) for k in range(6)]
+    styles = [gradient_plots.curve_style(k) for k in range(6)]
     assert len({s["color"] for s in styles}) == 6
     assert len({(s["linestyle"], s["marker"]) for s in styles}) == 6
     assert all(s["color"] in OKABE_ITO.values() for s in styles)
@@ -47,7 +47,7 @@ def test_curve_styles_differ_in_colour_and_in_a_second_cue():
 
 def test_plot_gradient_decay_draws_measured_curves_and_bounds():
     ds = decays()
-    ax = pg.plot_gradient_decay(ds)
+    ax = gradient_plots.plot_gradient_decay(ds)
     lines = data_lines(ax)
     measured = [ln for ln in lines if ln.get_linestyle() != ":"]
     bounds = [ln for ln in lines if ln.get_linestyle() == ":"]
@@ -65,19 +65,19 @@ def test_plot_gradient_decay_draws_measured_curves_and_bounds():
 
 
 def test_plot_gradient_decay_without_bounds_and_with_fixed_limits():
-    ax = pg.plot_gradient_decay(decays(sigmas=(0.5,)), show_bound=False, ylim=(1e-20, 1e5))
+    ax = gradient_plots.plot_gradient_decay(decays(sigmas=(0.5,)), show_bound=False, ylim=(1e-20, 1e5))
     assert len(data_lines(ax)) == 1
     assert ax.get_ylim() == pytest.approx((1e-20, 1e5))
 
 
 def test_residual_curves_get_no_bound():
-    ax = pg.plot_gradient_decay(decays(sigmas=(0.5,), residual=True))
+    ax = gradient_plots.plot_gradient_decay(decays(sigmas=(0.5,), residual=True))
     assert [ln.get_linestyle() for ln in data_lines(ax)] == ["-"]
 
 
 def test_plot_gradient_decay_grid_has_one_panel_per_pair():
     grid = gf.gradient_decay_grid([0.5, 2.0], ["tanh", "sigmoid", "linear"], 10, H=4, N=2)
-    fig = pg.plot_gradient_decay_grid(grid)
+    fig = gradient_plots.plot_gradient_decay_grid(grid)
     assert isinstance(fig, Figure)
     axes = fig.get_axes()
     assert len(axes) == 6
@@ -90,7 +90,7 @@ def test_plot_gradient_decay_grid_has_one_panel_per_pair():
 
 def test_plot_cliff_draws_loss_and_log_gradient():
     cliff = gf.cliff_landscape(np.linspace(0.0, 4.0, 41), T=10)
-    ax_loss, ax_grad = pg.plot_cliff(cliff, w_c=1.95)
+    ax_loss, ax_grad = gradient_plots.plot_cliff(cliff, w_c=1.95)
     assert ax_grad.get_yscale() == "log" and ax_loss.get_yscale() == "linear"
     assert np.allclose(data_lines(ax_loss)[0].get_ydata(), cliff.loss)
     assert np.allclose(data_lines(ax_grad)[0].get_ydata(), np.abs(cliff.dloss))
@@ -100,7 +100,7 @@ def test_plot_cliff_draws_loss_and_log_gradient():
 
 def test_plot_log_curves():
     x = np.arange(1, 6)
-    ax = pg.plot_log_curves({"a": (x, 0.5 ** x), "b": (x, 2.0 ** -x / 3), "c": (x, np.ones(5))},
+    ax = gradient_plots.plot_log_curves({"a": (x, 0.5 ** x), "b": (x, 2.0 ** -x / 3), "c": (x, np.ones(5))},
                             "sequence length $T$ (steps)", "norm (log scale)", reference=1.0)
     lines = data_lines(ax)
     assert len(lines) == 3
@@ -111,31 +111,31 @@ def test_plot_log_curves():
 
 def test_bad_input_raises_clear_errors():
     with pytest.raises(TypeError, match="non-empty sequence of GradientDecay"):
-        pg.plot_gradient_decay([])
+        gradient_plots.plot_gradient_decay([])
     with pytest.raises(TypeError, match="cliff must be a Cliff"):
-        pg.plot_cliff((1, 2))
+        gradient_plots.plot_cliff((1, 2))
     with pytest.raises(ValueError, match="x and y must be 1-D arrays of one length"):
-        pg.plot_log_curves({"a": (np.arange(3), np.ones(4))}, "x", "y")
+        gradient_plots.plot_log_curves({"a": (np.arange(3), np.ones(4))}, "x", "y")
     with pytest.raises(ValueError, match="a norm cannot be negative"):
-        pg.plot_log_curves({"a": (np.arange(3), -np.ones(3))}, "x", "y")
+        gradient_plots.plot_log_curves({"a": (np.arange(3), -np.ones(3))}, "x", "y")
     with pytest.raises(TypeError, match="xlabel must be a string"):
-        pg.plot_log_curves({"a": (np.arange(3), np.ones(3))}, None, "y")
+        gradient_plots.plot_log_curves({"a": (np.arange(3), np.ones(3))}, None, "y")
     grid = gf.gradient_decay_grid([0.5], ["tanh"], 5, H=2, N=1)
     grid[("linear", 2.0)] = grid[("tanh", 0.5)]
     with pytest.raises(ValueError, match="missing"):
-        pg.plot_gradient_decay_grid(grid)
+        gradient_plots.plot_gradient_decay_grid(grid)
 
 
 def test_widget_function_works_without_a_kernel():
-    ax, decay = wg.gradient_decay_figure(sigma_max=1.5, T=20, activation="sigmoid")
+    ax, decay = widgets.gradient_decay_figure(sigma_max=1.5, T=20, activation="sigmoid")
     assert decay.sigma_max == pytest.approx(1.5) and decay.activation == "sigmoid"
-    assert ax.get_ylim() == pytest.approx(wg.WIDGET_YLIM)
+    assert ax.get_ylim() == pytest.approx(widgets.GRADIENT_DECAY_YLIM)
     assert "sigmoid" in ax.get_title()
-    assert isinstance(wg.show_gradient_decay(0.5, 10, "linear"), Figure)
+    assert isinstance(widgets.show_gradient_decay(0.5, 10, "linear"), Figure)
 
 
 def test_widget_has_the_three_controls():
-    widget = wg.gradient_decay_widget()
+    widget = widgets.gradient_decay_widget()
     descriptions = [c.description for c in widget.children[:-1]]
     assert descriptions == ["σ_max", "T", "activation"]
     assert widget.children[2].options == ("tanh", "sigmoid", "linear")
@@ -145,21 +145,21 @@ def test_widget_has_the_three_controls():
 def test_widget_extremes_are_silent(activation):
     """The slider corners (largest scale, longest sequence) draw without a warning (warnings are errors here)."""
     for sigma_max, T in ((4.0, 200), (0.1, 200), (4.0, 5)):
-        ax, decay = wg.gradient_decay_figure(sigma_max, T, activation)
+        ax, decay = widgets.gradient_decay_figure(sigma_max, T, activation)
         assert decay.norms.shape == (4, T + 1) and np.all(np.isfinite(decay.typical))
         plt.close(ax.figure)
 
 
 def test_widget_function_rejects_bad_settings():
     with pytest.raises(ValueError, match="activation must be one of"):
-        wg.gradient_decay_figure(1.0, 10, "relu")
+        widgets.gradient_decay_figure(1.0, 10, "relu")
     with pytest.raises(ValueError, match="T must be at least 1"):
-        wg.gradient_decay_figure(1.0, 0, "tanh")
+        widgets.gradient_decay_figure(1.0, 0, "tanh")
 
 
 def test_the_widget_figure_is_described_by_its_numbers():
     """The alt text of the widget's figure states the setting and the measured end points."""
-    ax, decay = wg.gradient_decay_figure(0.5, 10, "linear")
-    alt = wg.gradient_decay_alt(decay)
+    ax, decay = widgets.gradient_decay_figure(0.5, 10, "linear")
+    alt = widgets.gradient_decay_alt(decay)
     assert "linear" in alt and "0.50" in alt and "distance 10" in alt
     assert f"{decay.typical[-1]:.2g}" in alt

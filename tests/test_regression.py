@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lessons_lib import gradient_errors, rel_error, zero_state
-from lessons_lib.regression import init_regressor, regressor_forward, regressor_loss, regressor_predict
+from lessons_lib.models.regression import init_regressor, regressor_forward, regressor_loss, regressor_predict
 
 KINDS = ("rnn", "lstm", "gru")
 

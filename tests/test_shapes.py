@@ -5,10 +5,9 @@ import pytest
 
 from cases import KINDS, PARAM_KEYS, VARIANT_IDS, VARIANTS, make_case, make_params, state_arrays
 from lessons_lib import sequence_backward, sequence_forward, zero_state
-from lessons_lib.gru import GRUCache, GRUStepCache, gru_backward, gru_forward, gru_step_backward, gru_step_forward
-from lessons_lib.lstm import (LSTMCache, LSTMStepCache, lstm_backward, lstm_forward, lstm_step_backward,
-                              lstm_step_forward)
-from lessons_lib.rnn import RNNCache, RNNStepCache, rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from lessons_lib.cells.gru import GRUCache, GRUStepCache, gru_backward, gru_forward, gru_step_backward, gru_step_forward
+from lessons_lib.cells.lstm import LSTMCache, LSTMStepCache, lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+from lessons_lib.cells.rnn import RNNCache, RNNStepCache, rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 N, T, D, H = 3, 4, 5, 2
 DTYPES = (np.float64, np.float32)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from cases import GRU_OPTIONS, PARAM_KEYS, VARIANT_IDS, assert_close, make_case
-from lessons_lib.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
-from lessons_lib.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
-from lessons_lib.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from lessons_lib.cells.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
+from lessons_lib.cells.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+from lessons_lib.cells.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 N, T, D, H = 3, 4, 2, 5
 TOL = 1e-13  # the same float64 arithmetic, fused into bigger products in a different order

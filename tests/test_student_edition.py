@@ -122,6 +122,14 @@ def test_one_command_makes_every_notebook(student):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_student_notebook_is_not_paired_with_the_books_markdown(student, path):
+    """Without this, Jupyter with jupytext would write a Markdown twin of the student's notebook on every save."""
+    out, _ = student
+    assert "jupytext" in _read(path).metadata          # the teacher's chapter is paired...
+    assert "jupytext" not in _read(out / path.relative_to(BOOK)).metadata   # ...the student's is not
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_solution_leaks(student, path):
     out, _ = student
     teacher, pupil = _read(path), _read(out / path.relative_to(BOOK))

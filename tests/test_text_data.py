@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessons_lib import rel_error, text_data as td
-from lessons_lib.char_model import (
-    Chunk, Vocabulary, char_model_forward, char_model_loss, char_model_step, generate, init_char_model,
-)
-from lessons_lib.losses import cross_entropy_per_token
-from lessons_lib.training import train
+from lessons_lib import rel_error
+from lessons_lib.tasks import text_data as td
+from lessons_lib.models.char_model import Chunk, Vocabulary, char_model_forward, char_model_loss, char_model_step, generate, init_char_model
+from lessons_lib.training.losses import cross_entropy_per_token
+from lessons_lib.training.loop import train
 
 PLAY = """# A Play
 

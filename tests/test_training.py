@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from lessons_lib import numerical_gradient, rel_error
-from lessons_lib.losses import cross_entropy_per_token, mean_squared_error, softmax_cross_entropy
-from lessons_lib.metrics import bits_per_character, mean_absolute_error, perplexity
-from lessons_lib.metrics import mean_squared_error as mse_metric
-from lessons_lib.optim import adam_init, adam_step, cosine_schedule, sgd_init, sgd_step
-from lessons_lib.training import History, repeat, running_mean, train
+from lessons_lib.training.losses import cross_entropy_per_token, mean_squared_error, softmax_cross_entropy
+from lessons_lib.training.metrics import bits_per_character, mean_absolute_error, perplexity
+from lessons_lib.training.metrics import mean_squared_error as mse_metric
+from lessons_lib.training.optim import adam_init, adam_step, cosine_schedule, sgd_init, sgd_step
+from lessons_lib.training.loop import History, repeat, running_mean, train
 
 
 # --- losses -----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from lessons_lib import weather as wx
+from lessons_lib.tasks import weather as wx
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_baselines_by_hand(jfk):
 
 
 def test_forecast_origins_model_forecasts_and_the_error_table(jfk):
-    from lessons_lib.regression import init_regressor
+    from lessons_lib.models.regression import init_regressor
 
     data = wx.forecast_data(jfk, "2013-09-01T05")
     origins = wx.forecast_origins(data, 0, 400, T=48)
@@ -119,8 +119,8 @@ def test_forecast_origins_model_forecasts_and_the_error_table(jfk):
 
 
 def test_a_forecaster_trains_deterministically_with_the_loop():
-    from lessons_lib.regression import init_regressor
-    from lessons_lib.training import train
+    from lessons_lib.models.regression import init_regressor
+    from lessons_lib.training.loop import train
 
     L = 300
     hours = np.arange(L)

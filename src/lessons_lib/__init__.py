@@ -8,16 +8,33 @@ The public API at the top level:
 - :func:`from_torch_state_dict`, :func:`to_torch_state_dict`: weights and
   gradients to and from PyTorch's layout;
 - :func:`init_params`, :func:`zero_state`: starting points;
-- :func:`rel_error`, :func:`check_sequence_gradients`: gradient checks.
+- :func:`rel_error`, :func:`numerical_gradient`, :func:`gradient_errors`,
+  :func:`check_sequence_gradients`: gradient checks.
 
-The per-step functions and caches live in :mod:`lessons_lib.rnn`,
-:mod:`lessons_lib.lstm` and :mod:`lessons_lib.gru`.
+**Layers.** Everything else lives in layers: subpackages, and two shared
+modules.  From the bottom up:
+
+1. :mod:`lessons_lib.validation`: argument checks (imports nothing of the library);
+2. :mod:`lessons_lib.cells`: the RNN, LSTM and GRU cells, the ``kind`` dispatch, initialisation and the PyTorch seam;
+3. :mod:`lessons_lib.gradcheck`: finite-difference gradient checks of the cells;
+4. :mod:`lessons_lib.training`: the training loop, optimisers, losses, read-out, metrics and clipping;
+5. :mod:`lessons_lib.models`: models made of a cell and a read-out, and the n-gram baselines;
+6. :mod:`lessons_lib.tasks`: the tasks and their data;
+7. :mod:`lessons_lib.analysis`: measurements of what the cells do;
+8. :mod:`lessons_lib.figures`: plots, diagrams and widgets;
+9. :mod:`lessons_lib.teaching`: the exercise checkers.
+
+**The rule**: a module imports only from its own layer and the layers below
+it.  So the cells know nothing of training, nothing below ``figures`` imports
+matplotlib or ipywidgets, and ``teaching`` may use everything.  This
+``__init__`` sits outside the order: it gathers the public API.
+``tests/test_layers.py`` enforces the rule.
 """
 
-from .cells import sequence_backward, sequence_forward, zero_state
+from .cells.dispatch import sequence_backward, sequence_forward, zero_state
+from .cells.initialisation import init_params
+from .cells.torch_layout import from_torch_state_dict, to_torch_state_dict
 from .gradcheck import check_sequence_gradients, gradient_errors, numerical_gradient, rel_error
-from .initialisation import init_params
-from .torch_layout import from_torch_state_dict, to_torch_state_dict
 
 __all__ = [
     "sequence_forward",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from .cells import sequence_backward, sequence_forward
+from .cells.dispatch import sequence_backward, sequence_forward
 from .validation import check_kind
 
 
@@ -87,7 +87,7 @@ def gradient_errors(loss: Callable[[], float], arrays: Mapping[str, np.ndarray],
 
 
 def check_sequence_gradients(kind, params, x, state0, lengths=None, rng=None, eps=1e-5, **options):
-    """Check every gradient of :func:`~lessons_lib.cells.sequence_backward` against finite differences.
+    """Check every gradient of :func:`~lessons_lib.cells.dispatch.sequence_backward` against finite differences.
 
     The loss is a random linear function of everything the forward pass
     returns, ``L = sum(out * dout) + sum(state * dstate)``, so that every
@@ -97,7 +97,7 @@ def check_sequence_gradients(kind, params, x, state0, lengths=None, rng=None, ep
     Parameters
     ----------
     kind, params, x, state0, lengths, **options
-        As for :func:`~lessons_lib.cells.sequence_forward`.
+        As for :func:`~lessons_lib.cells.dispatch.sequence_forward`.
     rng : numpy.random.Generator, optional
         Draws the random ``dout`` and ``dstate`` (default: seed 0).
     eps : float

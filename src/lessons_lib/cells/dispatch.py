@@ -1,0 +1,109 @@
+"""One entry point for all three cell families: ``sequence_forward`` and ``sequence_backward``.
+
+The state of a cell is ``h`` (shape ``(N, H)``) for ``"rnn"`` and ``"gru"``
+and the pair ``(h, c)`` for ``"lstm"``.  These two functions take and return
+the state in that form, so code written for one cell runs with the others by
+changing ``kind``.  They call the per-family functions in :mod:`.rnn`,
+:mod:`.lstm` and :mod:`.gru`, which do the work.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..validation import CELL_NAMES, check_kind
+from .gru import GRUCache, gru_backward, gru_forward
+from .lstm import LSTMCache, lstm_backward, lstm_forward
+from .rnn import RNNCache, rnn_backward, rnn_forward
+
+GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
+_CACHE_TYPES = {"rnn": RNNCache, "lstm": LSTMCache, "gru": GRUCache}
+
+
+def _lstm_pair(name: str, state) -> tuple:
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
+        got = f"a {type(state).__name__} of length {len(state)}" if isinstance(state, (tuple, list)) else type(state).__name__
+        raise TypeError(f"{name} of an LSTM must be a pair (h, c) of arrays of shape (N, H), got {got}")
+    return tuple(state)
+
+
+def _single(kind: str, name: str, state):
+    if isinstance(state, (tuple, list)) and len(state) == 2 and np.ndim(state[0]) == 2:
+        raise TypeError(f"{name} of {CELL_NAMES[kind]} is one array h of shape (N, H), not a pair; "
+                        f"only an LSTM has (h, c)")
+    return state
+
+
+def sequence_forward(kind, params, x, state0, lengths=None, **options):
+    """Run a cell of family ``kind`` over a batch of sequences.
+
+    Parameters
+    ----------
+    kind : {"rnn", "lstm", "gru"}
+    params : dict
+        ``W_x`` (G H, D), ``W_h`` (G H, H), ``b_x`` (G H,), ``b_h`` (G H,) with
+        ``G`` = 1, 4, 3 gates for rnn, lstm, gru.
+    x : array of shape (N, T, D)
+    state0 : array of shape (N, H), or a pair of them ``(h0, c0)`` for an LSTM
+    lengths : array of N ints, optional
+        True length of each sequence (see :func:`lessons_lib.cells.rnn.rnn_forward`).
+    **options
+        For the GRU, ``reset`` and ``update`` (see :mod:`lessons_lib.cells.gru`).
+
+    Returns
+    -------
+    out : array of shape (N, T, H)
+    state : final state, in the form of ``state0``
+    cache : the family's cache, for :func:`sequence_backward`
+    """
+    kind = check_kind(kind)
+    if kind != "gru" and options:
+        raise TypeError(f"options {sorted(options)} apply to the GRU only, not to {kind!r}")
+    if kind == "rnn":
+        out, h, cache = rnn_forward(params, x, _single(kind, "state0", state0), lengths)
+        return out, h, cache
+    if kind == "gru":
+        out, h, cache = gru_forward(params, x, _single(kind, "state0", state0), lengths, **options)
+        return out, h, cache
+    h0, c0 = _lstm_pair("state0", state0)
+    out, h, c, cache = lstm_forward(params, x, h0, c0, lengths)
+    return out, (h, c), cache
+
+
+def sequence_backward(kind, dout, dstate, cache):
+    """Backpropagation through time for :func:`sequence_forward`.
+
+    Parameters
+    ----------
+    kind : {"rnn", "lstm", "gru"}
+    dout : array of shape (N, T, H)
+        Gradient of the loss with respect to ``out``.
+    dstate : gradient with respect to the final state, in the form of ``state``
+        (zeros when the final state does not enter the loss).
+    cache : the cache returned by :func:`sequence_forward`
+
+    Returns
+    -------
+    dx : array of shape (N, T, D)
+    dstate0 : gradient with respect to ``state0``, in its form
+    grads : dict with one entry per parameter, under the parameter's key
+    """
+    kind = check_kind(kind)
+    if not isinstance(cache, _CACHE_TYPES[kind]):
+        raise TypeError(f"cache must be the {_CACHE_TYPES[kind].__name__} returned by sequence_forward({kind!r}, ...), "
+                        f"got {type(cache).__name__}")
+    if kind == "rnn":
+        return rnn_backward(dout, _single(kind, "dstate", dstate), cache)
+    if kind == "gru":
+        return gru_backward(dout, _single(kind, "dstate", dstate), cache)
+    dh, dc = _lstm_pair("dstate", dstate)
+    dx, dh0, dc0, grads = lstm_backward(dout, dh, dc, cache)
+    return dx, (dh0, dc0), grads
+
+
+def zero_state(kind, N: int, H: int, dtype=np.float64):
+    """The all-zero initial state of a cell: ``h0`` or, for an LSTM, ``(h0, c0)``."""
+    kind = check_kind(kind)
+    if kind == "lstm":
+        return np.zeros((N, H), dtype=dtype), np.zeros((N, H), dtype=dtype)
+    return np.zeros((N, H), dtype=dtype)

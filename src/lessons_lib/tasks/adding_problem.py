@@ -1,0 +1,217 @@
+"""The adding problem (Hochreiter and Schmidhuber 1997, experiment 4): a test of long-range memory.
+
+Each sequence has ``T`` steps and two input channels::
+
+    x_t = (v_t, m_t)
+    v_t ~ U(-1, 1)        a random value at every step
+    m_t = 1               at two marked steps t_1 != t_2, both in the first half (t < T // 2)
+    m_t = 0               everywhere else
+
+The target, read out after the last step, is ::
+
+    y = 0.5 + (v_{t_1} + v_{t_2}) / 4          in [0, 1]
+
+and a prediction counts as **correct** when its absolute error is below
+``TOLERANCE = 0.04``.  Both marks lie in the first half, so a model must hold
+both values for at least ``T / 2`` steps of distracting input.
+
+Two baselines follow from the distribution of the target alone:
+
+- predicting the mean, 0.5, remembers nothing: its mean squared error is
+  ``Var(y) = 2 Var(v) / 16 = 1/24``, and it is correct when
+  ``|v_1 + v_2| < 4 * tol``, with probability ``4 tol - 4 tol^2`` (0.1536);
+- remembering one of the two values and guessing the mean of the other costs
+  ``Var(v) / 16 = 1/48`` in squared error and is correct with probability
+  ``4 tol`` (0.16): the accuracy hardly rewards half a memory; the squared
+  error does.
+
+Reference: S. Hochreiter and J. Schmidhuber, "Long short-term memory",
+Neural Computation 9(8), 1997.  (Later papers, e.g. Le et al. 2015, use a
+variant with values in [0, 1], one mark in each half and the plain sum as
+target; its baseline is different.)
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..models.regression import init_regressor, regressor_forward, regressor_loss, regressor_predict
+from ..training.loop import train
+from ..validation import check_kind
+
+TOLERANCE = 0.04
+
+
+class AddingBatch(NamedTuple):
+    """A batch of the adding problem."""
+
+    x: np.ndarray       #: (N, T, 2) inputs, the value and the marker of every step
+    target: np.ndarray  #: (N, 1) 0.5 + (sum of the two marked values) / 4
+    marks: np.ndarray   #: (N, 2) int, the two marked steps (0-based, ascending)
+
+
+def _check_rng(rng) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}")
+    return rng
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def make_adding_batch(rng: np.random.Generator, N: int, T: int, dtype=np.float64) -> AddingBatch:
+    """Draw ``N`` sequences of length ``T`` (at least 4, so that the first half has two steps)."""
+    rng = _check_rng(rng)
+    N, T = _check_int("N", N, 1), _check_int("T", T, 4)
+    values = rng.uniform(-1.0, 1.0, (N, T))
+    # Two distinct steps of the first half per sequence: the ranks of random keys pick them without a loop.
+    marks = np.sort(np.argsort(rng.random((N, T // 2)), axis=1)[:, :2], axis=1)   # (N, 2)
+    markers = np.zeros((N, T))
+    rows = np.arange(N)[:, None]
+    markers[rows, marks] = 1.0
+    target = 0.5 + values[rows, marks].sum(axis=1, keepdims=True) / 4.0          # (N, 1)
+    x = np.stack([values, markers], axis=-1)                                      # (N, T, 2)
+    return AddingBatch(x.astype(dtype), target.astype(dtype), marks)
+
+
+def adding_batches(rng: np.random.Generator, N: int, T: int, dtype=np.float64):
+    """An endless iterator of fresh batches drawn from ``rng``."""
+    while True:
+        yield make_adding_batch(rng, N, T, dtype)
+
+
+def constant_baseline(tolerance: float = TOLERANCE) -> tuple[float, float]:
+    """Mean squared error and accuracy of always predicting 0.5 (exact, not simulated)."""
+    a = 4.0 * tolerance  # correct when |v_1 + v_2| < a; v_1 + v_2 has the triangular density (2 - |s|) / 4
+    return 1.0 / 24.0, float(a - a * a / 4.0) if a <= 2 else 1.0
+
+
+def one_value_baseline(tolerance: float = TOLERANCE) -> tuple[float, float]:
+    """Mean squared error and accuracy of knowing one marked value exactly and nothing of the other."""
+    return 1.0 / 48.0, float(min(1.0, 4.0 * tolerance))
+
+
+def accuracy(prediction, target, tolerance: float = TOLERANCE) -> float:
+    """Fraction of predictions within ``tolerance`` of the target."""
+    prediction, target = np.asarray(prediction), np.asarray(target)
+    if prediction.shape != target.shape:
+        raise ValueError(f"prediction and target must have the same shape, got {prediction.shape} and {target.shape}")
+    return float(np.mean(np.abs(prediction - target) < tolerance))
+
+
+def adding_step(kind):
+    """A step function for :func:`lessons_lib.training.loop.train` on :class:`AddingBatch` batches."""
+    kind = check_kind(kind)
+
+    def step_fn(model, batch: AddingBatch, carry):
+        loss, grads, _ = regressor_loss(kind, model, batch.x, batch.target, where="last")
+        return loss, grads, carry
+
+    return step_fn
+
+
+def evaluate_adding(kind, model: dict, batch: AddingBatch) -> dict:
+    """Mean squared error and accuracy of ``model`` on ``batch``."""
+    y = regressor_predict(kind, model, batch.x, where="last")
+    return {"mse": float(np.mean((y - batch.target) ** 2)), "accuracy": accuracy(y, batch.target)}
+
+
+def train_adding(kind, T: int, seed: int, steps: int, H: int = 32, N: int = 32, lr: float = 0.02,
+                 max_norm: float | None = 1.0, dtype=np.float32, progress: bool = False, **init_options):
+    """Train a fresh model on the adding problem with sequences of length ``T``.
+
+    The seed fixes both the initial weights and the training batches (two
+    independent streams spawned from ``np.random.default_rng(seed)``), so a
+    run is reproducible from ``(kind, T, seed)`` and the settings.
+    ``init_options`` go to :func:`lessons_lib.cells.initialisation.init_params` (``forget_bias=1.0``, say).
+
+    Returns ``(model, history)`` as :func:`lessons_lib.training.loop.train`.
+    """
+    kind = check_kind(kind)
+    init_rng, data_rng = np.random.default_rng(seed).spawn(2)
+    model = init_regressor(kind, 2, H, 1, init_rng, dtype=dtype, **init_options)
+    return train(adding_step(kind), model, adding_batches(data_rng, N, T, dtype), steps, lr=lr,
+                 max_norm=max_norm, progress=progress, desc=f"{kind}, T = {T}, seed {seed}")
+
+
+def test_batch(T: int, N: int = 2000, dtype=np.float32) -> AddingBatch:
+    """The fixed held-out batch for length ``T`` (its own seed, never used for training)."""
+    return make_adding_batch(np.random.default_rng([2026, T]), N, T, dtype)
+
+
+test_batch.__test__ = False  # not a pytest test, despite its name
+
+
+#: The three models of the length sweep, each a label with its cell family and initialisation options.
+MODELS = {"RNN": ("rnn", {}), "GRU": ("gru", {}), "LSTM": ("lstm", {"forget_bias": 1.0})}
+
+
+def length_sweep(models: dict, lengths, seeds, steps: int, progress: bool = False, **train_options) -> list[dict]:
+    """Train every model on every length with every seed and score it on :func:`test_batch`.
+
+    Parameters
+    ----------
+    models : dict
+        A label (``"LSTM"``) to ``(kind, init_options)``, as :data:`MODELS`.
+    lengths, seeds : sequences of ints
+    steps : int
+        Training steps of every run (the equal budget).
+    **train_options
+        For :func:`train_adding` (``H``, ``N``, ``lr``, ``max_norm``, ``dtype``).
+
+    Returns
+    -------
+    list of dict
+        One per run: ``model``, ``kind``, ``T``, ``seed``, test ``mse`` and
+        ``accuracy``, the mean training ``loss`` of the last 10 % of steps,
+        ``stopped`` (None, or why the run stopped early) and the run's
+        ``history`` (:class:`lessons_lib.training.loop.History`).
+    """
+    rows = []
+    for T in lengths:
+        batch = test_batch(T, dtype=train_options.get("dtype", np.float32))
+        for label, (kind, init_options) in models.items():
+            for seed in seeds:
+                model, history = train_adding(kind, T, seed, steps, progress=progress, **train_options, **init_options)
+                tail = history.loss[-max(1, history.steps // 10):] if history.steps else np.array([np.nan])
+                rows.append({"model": label, "kind": kind, "T": T, "seed": seed, **evaluate_adding(kind, model, batch),
+                             "loss": float(np.mean(tail)), "stopped": history.stopped, "history": history})
+    return rows
+
+
+def success_table(rows: list[dict], threshold: float = 0.5) -> dict:
+    """Per model and length, how many seeds solved the task: a dict ``(model, T) -> (solved, runs)``.
+
+    A run counts as solved when its test accuracy is above ``threshold``
+    (the baselines score about 0.15).
+    """
+    table: dict = {}
+    for row in rows:
+        solved, runs = table.get((row["model"], row["T"]), (0, 0))
+        table[(row["model"], row["T"])] = (solved + int(row["accuracy"] > threshold), runs + 1)
+    return table
+
+
+def format_sweep(rows: list[dict], metric: str = "accuracy", digits: int = 2) -> str:
+    """A text table of ``metric`` per model (rows) and length (columns); several seeds are listed side by side."""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    lengths = sorted({r["T"] for r in rows})
+    cells = {(m, T): " ".join(f"{r[metric]:.{digits}f}" if metric == "accuracy" else f"{r[metric]:.{digits}g}"
+                              for r in rows if r["model"] == m and r["T"] == T) for m in models for T in lengths}
+    width = max(8, *(len(c) for c in cells.values()))
+    name = max(5, *(len(m) for m in models))
+    lines = [f"{'model':<{name}}  " + "  ".join(f"{'T = ' + str(T):>{width}}" for T in lengths)]
+    lines += [f"{m:<{name}}  " + "  ".join(f"{cells[m, T]:>{width}}" for T in lengths) for m in models]
+    return "\n".join(lines)
+
+
+def first_hidden_response(kind, model: dict, batch: AddingBatch):
+    """Hidden states (N, T, H) of ``model`` on ``batch``, for looking at what the units hold."""
+    return regressor_forward(kind, model, batch.x, where="last")[0].hidden
