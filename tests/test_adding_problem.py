@@ -78,3 +78,54 @@ def test_format_sweep_lays_out_models_by_length():
     assert ap.format_sweep(rows).splitlines() == [
         "model    T = 10    T = 20", "GRU        1.00      0.50", "RNN        0.10      0.20"]
     assert "0.00012" in ap.format_sweep(rows, "mse")
+
+
+def test_le2015_variant_has_one_mark_per_half_and_the_plain_sum_as_target():
+    batch = ap.make_adding_batch(np.random.default_rng(3), 20000, 30, variant="le2015")
+    values, markers = batch.x[..., 0], batch.x[..., 1]
+    assert values.min() >= 0.0 and values.max() <= 1.0
+    assert np.all(markers.sum(axis=1) == 2)
+    assert np.all(batch.marks[:, 0] < 15) and np.all(batch.marks[:, 1] >= 15)
+    rows = np.arange(len(values))
+    assert np.allclose(batch.target[:, 0], values[rows, batch.marks[:, 0]] + values[rows, batch.marks[:, 1]])
+    # predicting the mean, 1, costs Var(y) = 1/6: the baseline of Le et al. and Arjovsky et al.
+    assert np.mean((batch.target - 1.0) ** 2) == pytest.approx(1 / 6, rel=0.03)
+    assert ap.TARGET_VARIANCE["le2015"] == pytest.approx(1 / 6)
+
+
+def test_first_half_variant_is_the_default_and_its_draws_are_unchanged():
+    a = ap.make_adding_batch(np.random.default_rng(5), 4, 12)
+    b = ap.make_adding_batch(np.random.default_rng(5), 4, 12, variant="first-half")
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.target, b.target)
+    big = ap.make_adding_batch(np.random.default_rng(6), 20000, 12)
+    assert np.mean((big.target - 0.5) ** 2) == pytest.approx(ap.TARGET_VARIANCE["first-half"], rel=0.03)
+
+
+def test_nmse_is_one_for_the_mean_and_accuracy_tolerance_scales_with_the_range():
+    for variant, mean in (("first-half", 0.5), ("le2015", 1.0)):
+        batch = ap.test_batch(20, variant=variant)
+        model = ap.init_regressor("gru", 2, 4, 1, np.random.default_rng(0), dtype=np.float32)
+        for k in model:
+            model[k] = np.zeros_like(model[k])
+        model["b_y"] = np.full_like(model["b_y"], mean)      # a model that always predicts the mean
+        scores = ap.evaluate_adding("gru", model, batch, variant)
+        assert scores["nmse"] == pytest.approx(1.0, abs=0.08)
+        tolerance = ap.TOLERANCE * ap.TARGET_RANGE[variant]
+        assert scores["accuracy"] == pytest.approx(np.mean(np.abs(batch.target - mean) < tolerance))
+    with pytest.raises(ValueError, match="variant"):
+        ap.make_adding_batch(np.random.default_rng(0), 2, 8, variant="hochreiter")
+
+
+def test_run_adding_returns_a_flat_row_and_stops_once_solved():
+    row = ap.run_adding("gru", 10, 0.01, 0, 3000, eval_every=100, stop_nmse=0.01)
+    assert set(row) == {"cell", "variant", "T", "lr", "seed", "steps", "steps_run", "forget_bias", "H", "N",
+                        "test_mse", "test_nmse", "test_accuracy", "solved", "stopped", "seconds"}
+    assert row["solved"] and row["test_nmse"] < ap.SOLVED_NMSE and row["steps_run"] < 3000
+    assert row["steps_run"] % 100 == 0 and "reached its target" in row["stopped"]
+    assert row["test_nmse"] == pytest.approx(row["test_mse"] / ap.TARGET_VARIANCE["first-half"])
+    again = ap.run_adding("gru", 10, 0.01, 0, 3000, eval_every=100, stop_nmse=0.01)
+    assert {k: v for k, v in again.items() if k != "seconds"} == {k: v for k, v in row.items() if k != "seconds"}
+    with pytest.raises(ValueError, match="forget_bias is an option of the LSTM only"):
+        ap.run_adding("gru", 10, 0.01, 0, 10, forget_bias=1.0)
+    with pytest.raises(ValueError, match="stop_nmse needs eval_every"):
+        ap.train_adding("gru", 10, 0, 10, stop_nmse=0.01)

@@ -263,3 +263,24 @@ def test_keep_best_returns_the_parameters_of_the_best_evaluation():
         train(quadratic_step, {"w": np.zeros(1)}, iter(targets), 8, keep_best="distance")
     with pytest.raises(KeyError, match="not among the metrics"):
         train(quadratic_step, {"w": np.zeros(1)}, iter(targets), 2, evaluate=evaluate, eval_every=1, keep_best="mae")
+
+
+def test_stop_when_ends_training_at_the_first_evaluation_that_meets_the_target(capsys):
+    target = np.array([1.0])
+
+    def evaluate(params):
+        return {"distance": float(abs(params["w"][0] - 1.0))}
+
+    params, history = train(quadratic_step, {"w": np.zeros(1)}, repeat(target), 500, lr=0.05, evaluate=evaluate,
+                            eval_every=10, stop_when=lambda m: m["distance"] < 0.1)
+    distances = [e["distance"] for _, e in history.evals]
+    assert distances[-1] < 0.1 and all(d >= 0.1 for d in distances[:-1])
+    assert history.steps == history.evals[-1][0] < 500 and history.steps % 10 == 0
+    assert "reached its target at step" in history.stopped and capsys.readouterr().out == ""
+    assert abs(params["w"][0] - 1.0) == pytest.approx(distances[-1])
+    # a target never met: every step runs, and the run reports no stop
+    _, full = train(quadratic_step, {"w": np.zeros(1)}, repeat(target), 50, lr=0.05, evaluate=evaluate,
+                    eval_every=10, stop_when=lambda m: False)
+    assert full.steps == 50 and full.stopped is None
+    with pytest.raises(ValueError, match="stop_when needs evaluate and eval_every"):
+        train(quadratic_step, {"w": np.zeros(1)}, repeat(target), 5, stop_when=lambda m: True)

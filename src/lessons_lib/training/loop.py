@@ -98,7 +98,8 @@ def _check_steps(steps) -> int:
 def train(step_fn: Callable, params: dict, batches: Iterator, steps: int, *, optimizer: str = "adam",
           lr: float = 1e-2, schedule: Callable[[int], float] | None = None, momentum: float = 0.9,
           max_norm: float | None = None, carry: Any = None, evaluate: Callable[[dict], dict] | None = None,
-          eval_every: int | None = None, keep_best: str | None = None, on_nan: str = "stop",
+          eval_every: int | None = None, keep_best: str | None = None, stop_when: Callable[[dict], bool] | None = None,
+          on_nan: str = "stop",
           progress: bool = False, desc: str | None = None, print_every: int | None = None, file=None):
     """Train ``params`` for ``steps`` steps; return ``(params, history)``.
 
@@ -134,6 +135,11 @@ def train(step_fn: Callable, params: dict, batches: Iterator, steps: int, *, opt
         parameters of the evaluation where it was lowest (**early stopping**
         on a validation set) instead of the last ones; ``history.best_step``
         says which step that was.
+    stop_when : callable, optional
+        ``stop_when(metrics) -> bool``, asked after every evaluation: when it
+        returns True, training stops there (a run that reached its target
+        need not spend the rest of its budget); ``history.stopped`` then
+        says so and nothing is printed.
     on_nan : {"stop", "raise"}
         What to do when a loss or gradient is not finite: stop, print why and
         return the last parameters whose loss was finite (those evaluated at
@@ -169,6 +175,8 @@ def train(step_fn: Callable, params: dict, batches: Iterator, steps: int, *, opt
             raise ValueError(f"{name} must be a positive int or None, got {every!r}")
     if keep_best is not None and evaluate is None:
         raise ValueError("keep_best needs evaluate, the function that computes the metric to minimise")
+    if stop_when is not None and (evaluate is None or eval_every is None):
+        raise ValueError("stop_when needs evaluate and eval_every: it is asked after each evaluation")
     if not hasattr(batches, "__next__"):
         batches = iter(batches)
     opt_state = adam_init(params) if optimizer == "adam" else sgd_init(params)
@@ -221,12 +229,15 @@ def train(step_fn: Callable, params: dict, batches: Iterator, steps: int, *, opt
             if evaluate is not None and eval_every is not None and (step + 1) % eval_every == 0:
                 evals.append((step + 1, dict(evaluate(params))))
                 best = _remember_best(keep_best, evals, params, best)
+                if stop_when is not None and stop_when(evals[-1][1]) and step + 1 < steps:
+                    stopped, reason = f"{label}reached its target at step {step + 1} of {steps}", "target reached"
+                    break
     finally:
         if bar is not None:
             if stopped:
                 bar.set_postfix_str(f"stopped: {reason}")
             bar.close()
-    if stopped:
+    if stopped and reason != "target reached":
         print(stopped, flush=True)
     if evaluate is not None and (not evals or evals[-1][0] != len(losses)):
         evals.append((len(losses), dict(evaluate(params))))

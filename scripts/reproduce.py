@@ -1,0 +1,243 @@
+"""Run the book's long experiments and store their results, with provenance, in results/NAME.json.
+
+Usage (from the repository root):
+
+    python scripts/reproduce.py --list              # the experiments, and how far each has got
+    python scripts/reproduce.py adding              # run (or resume) one experiment
+    python scripts/reproduce.py adding --jobs 2     # the same on two processes
+    python scripts/reproduce.py --check             # re-run a small fixed sample of stored rows
+
+An experiment is a grid of settings and a function that runs one setting
+and returns one flat row (``lessons_lib.tasks.adding_problem.run_adding``,
+say).  Rows are written as they finish, so an interrupted run resumes where
+it stopped: settings already in the file are not run again.  Some grids grow
+with their results (longer sequences only for settings that solved the
+shorter ones); the script repeats until nothing is left to run.
+
+``--check`` re-runs, for every results file present, the few cheapest rows
+named by the experiment and compares them with the stored ones (see
+``TOLERANCE``); it exits with status 1 when one disagrees.  On the machine
+that made a file the runs agree to the last digit.  Elsewhere, BLAS may
+round differently and a long float32 training run can drift, so a row
+agrees when its verdict (solved or not) is the same and its test NMSE is
+within the tolerance.
+
+BLAS runs single-threaded here (the matrices are small, and a fixed thread
+count keeps the results reproducible); ``--jobs`` runs settings in parallel
+instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import pathlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Callable  # noqa: E402
+
+from tqdm import tqdm  # noqa: E402
+
+from lessons_lib.analysis.results import command_line, load_results, provenance, save_results  # noqa: E402
+from lessons_lib.tasks import adding_problem  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
+#: --check: a re-run agrees with a stored row when the verdict is the same and |NMSE difference| <= this
+#: (absolute) + 10 % of the larger value.
+TOLERANCE = 0.005
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A grid of settings, the function that runs one, and the settings that identify a row."""
+
+    name: str
+    describe: str
+    keys: tuple                           # the settings that identify a row
+    pending: Callable[[list], list]       # settings still to run, given the rows so far
+    run: Callable[..., dict]              # settings -> row
+    check: Callable[[list], list]         # the stored rows that --check re-runs
+
+
+# ------------------------------------------------------------------------------------------- adding problem
+
+ADDING_CELLS = (("rnn", None), ("gru", None), ("lstm", 0.0), ("lstm", 1.0), ("lstm", 3.0))
+ADDING_LRS = (1e-3, 3e-3, 1e-2, 2e-2)
+ADDING_SEEDS = (0, 1, 2)
+ADDING_LENGTHS = (10, 20, 50, 100, 200, 400, 800)
+ADDING_STEPS = 2000
+ADDING_KEYS = ("cell", "forget_bias", "variant", "T", "lr", "seed")
+
+
+def _adding_settings(cell, forget_bias, T, lr, seed, variant="first-half") -> dict:
+    return {"cell": cell, "forget_bias": forget_bias, "variant": variant, "T": T, "lr": lr, "seed": seed,
+            "steps": ADDING_STEPS}
+
+
+def adding_pending(rows: list) -> list:
+    """The next settings to run: for each (cell, forget bias, lr), the next length its seeds have earned.
+
+    Every setting starts at T = 10, and a length is run for all three seeds
+    once the previous one is complete.  When every seed of a setting failed
+    at one length, its longer lengths are not run: they would cost the most
+    of the whole grid (a failing run spends its full budget) to confirm a
+    failure.  The lengths go to 800 for settings that keep solving.
+    """
+    done = {tuple(r[k] for k in ADDING_KEYS): r for r in rows}
+    todo = []
+    for cell, fb in ADDING_CELLS:
+        for lr in ADDING_LRS:
+            for T in ADDING_LENGTHS:
+                keys = [(cell, fb, "first-half", T, lr, s) for s in ADDING_SEEDS]
+                missing = [key for key in keys if key not in done]
+                if missing:
+                    todo += [_adding_settings(cell, fb, T, lr, key[-1]) for key in missing]
+                    break
+                if not any(done[key]["solved"] for key in keys):
+                    break
+    return todo
+
+
+def adding_check(rows: list) -> list:
+    """The cheapest stored rows: T = 10, seed 0, the chapter's learning rate 0.02 and the RNN's lowest one."""
+    wanted = [("rnn", None, 10, 0.02), ("gru", None, 10, 0.02), ("lstm", 1.0, 10, 0.001)]
+    return [r for r in rows if (r["cell"], r["forget_bias"], r["T"], r["lr"]) in wanted and r["seed"] == 0
+            and r["variant"] == "first-half"]
+
+
+def adding_run(**settings) -> dict:
+    return adding_problem.run_adding(**settings)
+
+
+EXPERIMENTS = {
+    "adding": Experiment(
+        "adding",
+        "the adding problem: each cell (the LSTM with forget bias 0, 1, 3) x 4 learning rates x T = 10..800 x 3 seeds",
+        ADDING_KEYS, adding_pending, adding_run, adding_check),
+}
+
+
+# ------------------------------------------------------------------------------------------------ machinery
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "src"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return out + ("+uncommitted library changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+def _stored(name: str) -> tuple[list, dict]:
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        return [], {}
+    stored = load_results(path)
+    return stored.rows, stored.provenance
+
+
+def _save(experiment: Experiment, rows: list, previous: dict, seconds: float) -> None:
+    commits = sorted(set(previous.get("commits", [])) | {git_commit()})
+    prov = provenance(command_line(), git_commit(), previous.get("seconds", 0.0) + seconds,
+                      commits=commits, blas_threads=os.environ.get("OPENBLAS_NUM_THREADS"),
+                      note="seconds: the wall time of all sessions that made these rows")
+    rows = sorted(rows, key=lambda r: tuple((v is None, v if v is not None else 0)
+                                            for v in (r.get(k) for k in experiment.keys)))
+    save_results(RESULTS / f"{experiment.name}.json", experiment.name, rows, prov)
+
+
+def run(experiment: Experiment, jobs: int) -> int:
+    rows, previous = _stored(experiment.name)
+    start = time.perf_counter()
+    with tqdm(desc=experiment.name, unit="run") as bar:
+        while True:
+            todo = experiment.pending(rows)
+            if not todo:
+                break
+            bar.total = (bar.total or 0) + len(todo)
+            bar.refresh()
+            if jobs == 1:
+                results = (experiment.run(**s) for s in todo)
+            else:
+                pool = ProcessPoolExecutor(max_workers=jobs)
+                results = (f.result() for f in as_completed([pool.submit(experiment.run, **s) for s in todo]))
+            for row in results:
+                rows.append(row)
+                _save(experiment, rows, previous, time.perf_counter() - start)
+                bar.update(1)
+            if jobs != 1:
+                pool.shutdown()
+    if not rows:
+        return 0
+    _save(experiment, rows, previous, time.perf_counter() - start)
+    print(f"{experiment.name}: {len(rows)} rows in {RESULTS / (experiment.name + '.json')}")
+    return 0
+
+
+def agrees(stored: dict, fresh: dict) -> bool:
+    a, b = stored["test_nmse"], fresh["test_nmse"]
+    return stored["solved"] == fresh["solved"] and abs(a - b) <= TOLERANCE + 0.1 * max(abs(a), abs(b))
+
+
+def check(names, limit: int | None = None) -> int:
+    """Re-run the check sample of each named experiment; return the number of rows that disagree."""
+    bad = 0
+    for name in names:
+        experiment = EXPERIMENTS[name]
+        rows, _ = _stored(name)
+        sample = experiment.check(rows)[:limit]
+        if not sample:
+            print(f"{name}: no stored rows to check")
+            continue
+        for row in sample:
+            settings = {k: row[k] for k in experiment.keys} | {"steps": row["steps"]}
+            fresh = experiment.run(**settings)
+            ok = agrees(row, fresh)
+            bad += not ok
+            print(f"{name} {settings}: stored NMSE {row['test_nmse']:.4g}, now {fresh['test_nmse']:.4g} "
+                  f"({'agrees' if ok else 'DISAGREES'})", flush=True)
+    return bad
+
+
+def status() -> None:
+    for name, experiment in EXPERIMENTS.items():
+        rows, prov = _stored(name)
+        left = len(experiment.pending(rows))
+        state = "complete" if not left else f"{left} runs in its next round"
+        print(f"{name}: {experiment.describe}\n  {len(rows)} rows stored ({state}); "
+              f"{prov.get('seconds', 0) / 60:.0f} min of runs so far")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiment", nargs="?", choices=sorted(EXPERIMENTS))
+    parser.add_argument("--list", action="store_true", help="list the experiments and their progress")
+    parser.add_argument("--check", action="store_true", help="re-run a small sample of stored rows")
+    parser.add_argument("--jobs", type=int, default=1, help="processes to run settings on (default 1)")
+    args = parser.parse_args(argv)
+    if args.list:
+        status()
+        return 0
+    if args.check:
+        names = [args.experiment] if args.experiment else [n for n in EXPERIMENTS
+                                                           if (RESULTS / f"{n}.json").exists()]
+        return 1 if check(names) else 0
+    if not args.experiment:
+        parser.error("name an experiment (see --list), or use --check")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return run(EXPERIMENTS[args.experiment], args.jobs)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

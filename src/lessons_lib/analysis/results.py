@@ -1,0 +1,162 @@
+"""Stored experiment results: one JSON file per experiment, with how it was made, and summaries over seeds.
+
+Runs longer than a few seconds are made by ``scripts/reproduce.py`` and kept
+in ``results/NAME.json``, one JSON object per file::
+
+    {"experiment": "adding",
+     "provenance": {"command", "commit", "date", "python", "numpy", "machine", "seconds", ...},
+     "rows": [{"cell": "gru", "T": 100, "lr": 0.003, "seed": 0, "test_nmse": 0.004, ...}, ...]}
+
+Each row is flat: one run, its settings and its scores, as plain numbers,
+strings, booleans or None.  The chapters read these files with
+:func:`load_results` and summarise them with :func:`spread` (median, least
+and largest value over seeds) and :func:`best_setting` (the learning rate
+each model does best with), so that every number in their prose comes from
+a stored run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import platform
+import statistics
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import NamedTuple
+
+import numpy as np
+
+#: What every provenance record holds.
+PROVENANCE_KEYS = ("command", "commit", "date", "python", "numpy", "machine", "seconds")
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class Results(NamedTuple):
+    """The contents of one results file."""
+
+    experiment: str
+    provenance: dict
+    rows: list
+
+
+def machine() -> str:
+    """A short description of this computer: architecture, processor, cores and operating system."""
+    cpu = platform.processor() or platform.machine()
+    return f"{platform.machine()}, {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def provenance(command: str, commit: str, seconds: float, **extra) -> dict:
+    """The provenance record of a results file made now, on this machine, by ``command`` at ``commit``."""
+    if not isinstance(command, str) or not command.strip():
+        raise ValueError(f"command must be the command line that made the results, got {command!r}")
+    if not isinstance(commit, str) or not commit.strip():
+        raise ValueError(f"commit must name the library's version control commit, got {commit!r}")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
+        raise ValueError(f"seconds must be a number >= 0, got {seconds!r}")
+    return {"command": command, "commit": commit,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "python": platform.python_version(), "numpy": np.__version__, "machine": machine(),
+            "seconds": round(float(seconds), 1), **extra}
+
+
+def _check_rows(rows, where: str) -> list:
+    if not isinstance(rows, list):
+        raise TypeError(f"{where}: rows must be a list of flat dicts, got {type(rows).__name__}")
+    for k, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise TypeError(f"{where}: row {k} must be a dict, got {type(row).__name__}")
+        for key, value in row.items():
+            if not isinstance(value, _SCALARS) or (isinstance(value, float) and not math.isfinite(value)):
+                raise TypeError(f"{where}: row {k}, {key!r} must be a finite number, a string, a bool or None, "
+                                f"got {value!r}")
+    return rows
+
+
+def save_results(path, experiment: str, rows: list, prov: Mapping) -> pathlib.Path:
+    """Write a results file (atomically: a reader never sees half a file); return its path."""
+    path = pathlib.Path(path)
+    missing = [k for k in PROVENANCE_KEYS if k not in prov]
+    if missing:
+        raise ValueError(f"provenance lacks {missing}; make it with lessons_lib.analysis.results.provenance")
+    rows = _check_rows(list(rows), str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps({"experiment": experiment, "provenance": dict(prov), "rows": rows},
+                              indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def load_results(path) -> Results:
+    """Read and check a results file."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no results file {path}; make it with python scripts/reproduce.py {path.stem}")
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict) or not {"experiment", "provenance", "rows"} <= set(data):
+        raise ValueError(f"{path}: expected an object with experiment, provenance and rows")
+    missing = [k for k in PROVENANCE_KEYS if k not in data["provenance"]]
+    if missing:
+        raise ValueError(f"{path}: provenance lacks {missing}")
+    return Results(data["experiment"], data["provenance"], _check_rows(data["rows"], str(path)))
+
+
+def select(rows: Iterable[Mapping], **where) -> list:
+    """The rows whose values equal every ``key=value`` given (a value may also be a set of allowed values)."""
+    def keep(row):
+        return all(row.get(k) in v if isinstance(v, (set, frozenset)) else row.get(k) == v
+                   for k, v in where.items())
+    return [dict(r) for r in rows if keep(r)]
+
+
+class Spread(NamedTuple):
+    """A metric over the seeds of one setting."""
+
+    median: float
+    low: float     #: the smallest value
+    high: float    #: the largest value
+    n: int         #: how many runs
+
+
+def spread(rows: Iterable[Mapping], metric: str, by: Sequence[str]) -> dict:
+    """Group the rows by the keys ``by`` and give each group's :class:`Spread` of ``metric``.
+
+    Returns a dict from the tuple of the ``by`` values to a :class:`Spread`.
+    """
+    groups: dict = {}
+    for row in rows:
+        if metric not in row:
+            raise KeyError(f"metric {metric!r} is not in the rows; they have {sorted(row)}")
+        groups.setdefault(tuple(row.get(k) for k in by), []).append(float(row[metric]))
+    return {key: Spread(statistics.median(v), min(v), max(v), len(v)) for key, v in groups.items()}
+
+
+def best_setting(rows: Iterable[Mapping], metric: str, by: Sequence[str], over: str = "lr",
+                 score: Callable[[list], float] = statistics.median) -> dict:
+    """For each group ``by``, the value of ``over`` whose runs have the lowest ``score`` of ``metric``.
+
+    This is the tuning rule of the book's comparisons: every model gets the
+    same grid of learning rates, and each is shown at its own best one.  Ties
+    go to the smaller value of ``over``.  Returns a dict from the tuple of the
+    ``by`` values to ``(best value of over, its score)``.
+    """
+    values: dict = {}
+    for row in rows:
+        key = tuple(row.get(k) for k in by)
+        values.setdefault(key, {}).setdefault(row[over], []).append(float(row[metric]))
+    best = {}
+    for key, by_value in values.items():
+        scored = sorted((score(v), setting) for setting, v in by_value.items())
+        best[key] = (scored[0][1], scored[0][0])
+    return best
+
+
+def command_line() -> str:
+    """The command that is running, as a reader would type it (``python scripts/reproduce.py adding``)."""
+    script = pathlib.Path(sys.argv[0])
+    shown = script.as_posix() if not script.is_absolute() else script.name
+    return " ".join(["python", shown, *sys.argv[1:]])

@@ -1,0 +1,108 @@
+"""Stored results: the file format, provenance, summaries over seeds, and scripts/reproduce.py's grid logic."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import pathlib
+import sys
+
+import pytest
+
+from lessons_lib.analysis import results as res
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _reproduce():
+    spec = importlib.util.spec_from_file_location("reproduce", ROOT / "scripts" / "reproduce.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("reproduce", module)     # dataclasses look their module up there
+    spec.loader.exec_module(sys.modules["reproduce"])
+    module = sys.modules["reproduce"]
+    return module
+
+
+def test_provenance_has_every_key_and_refuses_empty_fields():
+    prov = res.provenance("python scripts/reproduce.py adding", "abc123", 12.34, extra="x")
+    assert set(res.PROVENANCE_KEYS) <= set(prov) and prov["seconds"] == 12.3 and prov["extra"] == "x"
+    assert prov["date"].endswith("+00:00") and "cores" in prov["machine"]
+    with pytest.raises(ValueError, match="command"):
+        res.provenance("", "abc", 1.0)
+    with pytest.raises(ValueError, match="seconds"):
+        res.provenance("python x", "abc", -1.0)
+
+
+def test_save_and_load_round_trip_and_reject_what_is_not_flat_or_finite(tmp_path):
+    prov = res.provenance("python x", "abc", 1.0)
+    rows = [{"cell": "gru", "T": 10, "lr": 0.01, "solved": True, "forget_bias": None}]
+    path = res.save_results(tmp_path / "r" / "demo.json", "demo", rows, prov)
+    loaded = res.load_results(path)
+    assert loaded.experiment == "demo" and loaded.rows == rows and loaded.provenance == prov
+    assert not list(path.parent.glob("*.tmp"))
+    with pytest.raises(TypeError, match="finite number"):
+        res.save_results(tmp_path / "bad.json", "demo", [{"x": math.nan}], prov)
+    with pytest.raises(TypeError, match="row 0, 'x'"):
+        res.save_results(tmp_path / "bad.json", "demo", [{"x": [1, 2]}], prov)
+    with pytest.raises(ValueError, match="provenance lacks"):
+        res.save_results(tmp_path / "bad.json", "demo", rows, {"command": "x"})
+    (tmp_path / "old.json").write_text(json.dumps({"experiment": "x", "provenance": {"command": "c"}, "rows": []}))
+    with pytest.raises(ValueError, match="provenance lacks"):
+        res.load_results(tmp_path / "old.json")
+    with pytest.raises(FileNotFoundError, match="reproduce.py missing"):
+        res.load_results(tmp_path / "missing.json")
+
+
+ROWS = [
+    {"cell": "gru", "lr": 0.01, "seed": 0, "nmse": 0.30}, {"cell": "gru", "lr": 0.01, "seed": 1, "nmse": 0.10},
+    {"cell": "gru", "lr": 0.01, "seed": 2, "nmse": 0.20}, {"cell": "gru", "lr": 0.001, "seed": 0, "nmse": 0.05},
+    {"cell": "gru", "lr": 0.001, "seed": 1, "nmse": 0.90}, {"cell": "gru", "lr": 0.001, "seed": 2, "nmse": 0.15},
+    {"cell": "rnn", "lr": 0.01, "seed": 0, "nmse": 0.5}, {"cell": "rnn", "lr": 0.001, "seed": 0, "nmse": 0.5},
+]
+
+
+def test_select_and_spread_over_seeds():
+    assert len(res.select(ROWS, cell="gru")) == 6 and len(res.select(ROWS, lr={0.01}, cell="rnn")) == 1
+    table = res.spread(ROWS, "nmse", ["cell", "lr"])
+    assert table[("gru", 0.01)] == res.Spread(0.20, 0.10, 0.30, 3)
+    assert table[("gru", 0.001)] == res.Spread(0.15, 0.05, 0.90, 3)
+    with pytest.raises(KeyError, match="metric 'mse'"):
+        res.spread(ROWS, "mse", ["cell"])
+
+
+def test_best_setting_tunes_each_group_by_its_median_and_breaks_ties_towards_the_smaller_value():
+    best = res.best_setting(ROWS, "nmse", ["cell"])
+    assert best[("gru",)] == (0.001, 0.15)     # median 0.15 beats 0.20, though its worst seed is the worst
+    assert best[("rnn",)] == (0.001, 0.5)      # a tie
+    assert res.best_setting(ROWS, "nmse", ["cell"], score=max)[("gru",)] == (0.01, 0.30)
+
+
+def _row(cell, fb, T, lr, seed, solved):
+    return {"cell": cell, "forget_bias": fb, "variant": "first-half", "T": T, "lr": lr, "seed": seed,
+            "solved": solved}
+
+
+def test_the_adding_grid_starts_at_the_shortest_length_and_grows_only_while_some_seed_solves():
+    rp = _reproduce()
+    first = rp.adding_pending([])
+    assert len(first) == len(rp.ADDING_CELLS) * len(rp.ADDING_LRS) * len(rp.ADDING_SEEDS)
+    assert {s["T"] for s in first} == {10} and all(s["steps"] == rp.ADDING_STEPS for s in first)
+    rows = [_row(s["cell"], s["forget_bias"], 10, s["lr"], s["seed"], s["cell"] != "rnn") for s in first]
+    second = rp.adding_pending(rows)
+    assert {s["T"] for s in second} == {20} and {s["cell"] for s in second} == {"gru", "lstm"}
+    # one seed that solves is enough to go on; a missing seed is run before anything longer
+    rows += [_row("gru", None, 20, 0.01, 0, True), _row("gru", None, 20, 0.01, 1, False)]
+    third = rp.adding_pending(rows)
+    assert {"cell": "gru", "forget_bias": None, "variant": "first-half", "T": 20, "lr": 0.01, "seed": 2,
+            "steps": rp.ADDING_STEPS} in third
+    assert not any(s["cell"] == "gru" and s["lr"] == 0.01 and s["T"] > 20 for s in third)
+
+
+def test_a_rerun_agrees_within_the_tolerance_and_only_with_the_same_verdict():
+    rp = _reproduce()
+    stored = {"test_nmse": 0.010, "solved": True}
+    assert rp.agrees(stored, {"test_nmse": 0.010, "solved": True})
+    assert rp.agrees(stored, {"test_nmse": 0.012, "solved": True})
+    assert not rp.agrees(stored, {"test_nmse": 0.030, "solved": True})
+    assert not rp.agrees({"test_nmse": 0.049, "solved": True}, {"test_nmse": 0.051, "solved": False})
