@@ -106,3 +106,26 @@ def test_a_rerun_agrees_within_the_tolerance_and_only_with_the_same_verdict():
     assert rp.agrees(stored, {"test_nmse": 0.012, "solved": True})
     assert not rp.agrees(stored, {"test_nmse": 0.030, "solved": True})
     assert not rp.agrees({"test_nmse": 0.049, "solved": True}, {"test_nmse": 0.051, "solved": False})
+
+
+REQUIRED_ROW_KEYS = {
+    "adding": {"cell", "variant", "T", "lr", "seed", "steps", "forget_bias", "test_mse", "test_nmse", "test_accuracy",
+               "solved", "seconds"},
+}
+
+
+def test_every_stored_results_file_has_provenance_and_the_row_keys_of_its_experiment():
+    files = sorted((ROOT / "results").glob("*.json"))
+    assert files, "results/ holds no experiment"
+    for path in files:
+        stored = res.load_results(path)             # checks the provenance keys and that rows are flat
+        assert stored.experiment == path.stem and stored.rows
+        for row in stored.rows:
+            assert REQUIRED_ROW_KEYS[stored.experiment] <= set(row), (path.name, sorted(row))
+
+
+def test_a_stored_adding_row_reproduces(capsys):
+    """The fast subset of ``reproduce.py --check``: the first row of its sample, re-run and compared."""
+    rp = _reproduce()
+    assert rp.adding_check(res.load_results(ROOT / "results" / "adding.json").rows), "no row to check"
+    assert rp.check(["adding"], limit=1) == 0, capsys.readouterr().out
