@@ -46,7 +46,7 @@ from typing import Callable  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from lessons_lib.analysis.results import command_line, load_results, provenance, save_results  # noqa: E402
-from lessons_lib.tasks import adding_problem  # noqa: E402
+from lessons_lib.tasks import adding_problem, weather  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -61,10 +61,12 @@ class Experiment:
 
     name: str
     describe: str
-    keys: tuple                           # the settings that identify a row
+    keys: tuple                           # the settings that identify a row (for sorting the file)
     pending: Callable[[list], list]       # settings still to run, given the rows so far
-    run: Callable[..., dict]              # settings -> row
-    check: Callable[[list], list]         # the stored rows that --check re-runs
+    run: Callable[..., list]              # settings -> the rows of that run
+    check: Callable[[list], list]         # the settings that --check re-runs, given the stored rows
+    stored: Callable[[list, dict], list]  # the stored rows of one setting
+    agree: Callable[[list, list], bool]   # do stored and fresh rows of one setting agree?
 
 
 # ------------------------------------------------------------------------------------------- adding problem
@@ -107,21 +109,92 @@ def adding_pending(rows: list) -> list:
 
 
 def adding_check(rows: list) -> list:
-    """The cheapest stored rows: T = 10, seed 0, the chapter's learning rate 0.02 and the RNN's lowest one."""
-    wanted = [("rnn", None, 10, 0.02), ("gru", None, 10, 0.02), ("lstm", 1.0, 10, 0.001)]
-    return [r for r in rows if (r["cell"], r["forget_bias"], r["T"], r["lr"]) in wanted and r["seed"] == 0
+    """Cheap stored settings: T = 10, seed 0, the chapter's learning rate 0.02 and the LSTM's lowest one."""
+    wanted = [("gru", None, 10, 0.02), ("rnn", None, 10, 0.02), ("lstm", 1.0, 10, 0.001)]
+    return [{k: r[k] for k in ADDING_KEYS} | {"steps": r["steps"]} for r in rows
+            if (r["cell"], r["forget_bias"], r["T"], r["lr"]) in wanted and r["seed"] == 0
             and r["variant"] == "first-half"]
 
 
-def adding_run(**settings) -> dict:
-    return adding_problem.run_adding(**settings)
+def adding_stored(rows: list, settings: dict) -> list:
+    return [r for r in rows if all(r[k] == settings[k] for k in ADDING_KEYS)]
+
+
+def adding_run(**settings) -> list:
+    return [adding_problem.run_adding(**settings)]
+
+
+def adding_agree(stored: list, fresh: list) -> bool:
+    """Same verdict, and test NMSE within TOLERANCE + 10 % of the larger value."""
+    (s,), (f,) = stored, fresh
+    a, b = s["test_nmse"], f["test_nmse"]
+    return s["solved"] == f["solved"] and abs(a - b) <= TOLERANCE + 0.1 * max(abs(a), abs(b))
+
+
+agrees = adding_agree    # the name the tests use
+
+
+# -------------------------------------------------------------------------------------- weather forecasting
+
+WEATHER_CELLS = ("rnn", "gru", "lstm")
+WEATHER_LRS = (3e-3, 1e-2, 3e-2)
+WEATHER_SEEDS = (0, 1, 2)
+WEATHER_WINDOW = 72
+WEATHER_MAE_TOLERANCE = 0.05   # °C, per horizon
+_split = None
+
+
+def _weather_split():
+    global _split     # one split per process: loading and preparing the year takes a moment
+    if _split is None:
+        _split = weather.chapter_split(window=WEATHER_WINDOW)
+    return _split
+
+
+def weather_pending(rows: list) -> list:
+    """Baselines and linear models once; every cell at every learning rate with every seed."""
+    todo = [] if any(r["model"] == "linear" for r in rows) else [{"what": "baselines"}]
+    done = {(r["model"], r["lr"], r["seed"]) for r in rows if r["seed"] is not None}
+    todo += [{"what": "network", "cell": c, "lr": lr, "seed": s} for c in WEATHER_CELLS for lr in WEATHER_LRS
+             for s in WEATHER_SEEDS if (c, lr, s) not in done]
+    return todo
+
+
+def weather_run(what: str, cell: str | None = None, lr: float | None = None, seed: int | None = None) -> list:
+    if what == "baselines":
+        return weather.baseline_rows(_weather_split())
+    return weather.network_rows(_weather_split(), cell, lr, seed, window=WEATHER_WINDOW)
+
+
+def weather_check(rows: list) -> list:
+    return [{"what": "baselines"}, {"what": "network", "cell": "gru", "lr": 1e-2, "seed": 0}]
+
+
+def weather_stored(rows: list, settings: dict) -> list:
+    if settings["what"] == "baselines":
+        return [r for r in rows if r["seed"] is None]
+    return [r for r in rows if (r["model"], r["lr"], r["seed"]) == (settings["cell"], settings["lr"],
+                                                                      settings["seed"])]
+
+
+def weather_agree(stored: list, fresh: list) -> bool:
+    """Every (model, window, horizon) within WEATHER_MAE_TOLERANCE °C of the stored MAE."""
+    key = lambda r: (r["model"], r["window_hours"], r["horizon_hours"])  # noqa: E731
+    old = {key(r): r["mae_c"] for r in stored}
+    return old.keys() == {key(r) for r in fresh} and all(
+        abs(old[key(r)] - r["mae_c"]) <= WEATHER_MAE_TOLERANCE for r in fresh)
 
 
 EXPERIMENTS = {
     "adding": Experiment(
         "adding",
         "the adding problem: each cell (the LSTM with forget bias 0, 1, 3) x 4 learning rates x T = 10..800 x 3 seeds",
-        ADDING_KEYS, adding_pending, adding_run, adding_check),
+        ADDING_KEYS, adding_pending, adding_run, adding_check, adding_stored, adding_agree),
+    "weather": Experiment(
+        "weather",
+        "JFK temperature 1-24 h ahead: baselines, linear models (24, 48, 72 h), RNN/GRU/LSTM (72 h) x 3 lrs x 3 seeds",
+        ("model", "window_hours", "lr", "seed", "horizon_hours"), weather_pending, weather_run, weather_check,
+        weather_stored, weather_agree),
 }
 
 
@@ -171,8 +244,8 @@ def run(experiment: Experiment, jobs: int) -> int:
             else:
                 pool = ProcessPoolExecutor(max_workers=jobs)
                 results = (f.result() for f in as_completed([pool.submit(experiment.run, **s) for s in todo]))
-            for row in results:
-                rows.append(row)
+            for new in results:
+                rows.extend(new)
                 _save(experiment, rows, previous, time.perf_counter() - start)
                 bar.update(1)
             if jobs != 1:
@@ -184,11 +257,6 @@ def run(experiment: Experiment, jobs: int) -> int:
     return 0
 
 
-def agrees(stored: dict, fresh: dict) -> bool:
-    a, b = stored["test_nmse"], fresh["test_nmse"]
-    return stored["solved"] == fresh["solved"] and abs(a - b) <= TOLERANCE + 0.1 * max(abs(a), abs(b))
-
-
 def check(names, limit: int | None = None) -> int:
     """Re-run the check sample of each named experiment; return the number of rows that disagree."""
     bad = 0
@@ -196,16 +264,17 @@ def check(names, limit: int | None = None) -> int:
         experiment = EXPERIMENTS[name]
         rows, _ = _stored(name)
         sample = experiment.check(rows)[:limit]
-        if not sample:
+        if not rows or not sample:
             print(f"{name}: no stored rows to check")
             continue
-        for row in sample:
-            settings = {k: row[k] for k in experiment.keys} | {"steps": row["steps"]}
-            fresh = experiment.run(**settings)
-            ok = agrees(row, fresh)
+        for settings in sample:
+            stored = experiment.stored(rows, settings)
+            if not stored:
+                print(f"{name} {settings}: not stored yet, skipped")
+                continue
+            ok = experiment.agree(stored, experiment.run(**settings))
             bad += not ok
-            print(f"{name} {settings}: stored NMSE {row['test_nmse']:.4g}, now {fresh['test_nmse']:.4g} "
-                  f"({'agrees' if ok else 'DISAGREES'})", flush=True)
+            print(f"{name} {settings}: {'agrees' if ok else 'DISAGREES'} with the stored rows", flush=True)
     return bad
 
 

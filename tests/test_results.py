@@ -101,16 +101,32 @@ def test_the_adding_grid_starts_at_the_shortest_length_and_grows_only_while_some
 
 def test_a_rerun_agrees_within_the_tolerance_and_only_with_the_same_verdict():
     rp = _reproduce()
-    stored = {"test_nmse": 0.010, "solved": True}
-    assert rp.agrees(stored, {"test_nmse": 0.010, "solved": True})
-    assert rp.agrees(stored, {"test_nmse": 0.012, "solved": True})
-    assert not rp.agrees(stored, {"test_nmse": 0.030, "solved": True})
-    assert not rp.agrees({"test_nmse": 0.049, "solved": True}, {"test_nmse": 0.051, "solved": False})
+    stored = [{"test_nmse": 0.010, "solved": True}]
+    assert rp.adding_agree(stored, [{"test_nmse": 0.010, "solved": True}])
+    assert rp.adding_agree(stored, [{"test_nmse": 0.012, "solved": True}])
+    assert not rp.adding_agree(stored, [{"test_nmse": 0.030, "solved": True}])
+    assert not rp.adding_agree([{"test_nmse": 0.049, "solved": True}], [{"test_nmse": 0.051, "solved": False}])
+    row = {"model": "gru", "window_hours": 72, "horizon_hours": 1, "mae_c": 0.60}
+    assert rp.weather_agree([row], [row | {"mae_c": 0.63}])
+    assert not rp.weather_agree([row], [row | {"mae_c": 0.70}])
+    assert not rp.weather_agree([row], [row | {"horizon_hours": 2}])
+
+
+def test_the_weather_grid_runs_the_baselines_once_and_every_cell_lr_and_seed():
+    rp = _reproduce()
+    first = rp.weather_pending([])
+    assert first[0] == {"what": "baselines"}
+    assert len(first) == 1 + len(rp.WEATHER_CELLS) * len(rp.WEATHER_LRS) * len(rp.WEATHER_SEEDS)
+    rows = [{"model": "linear", "lr": None, "seed": None}, {"model": "gru", "lr": 0.01, "seed": 0}]
+    later = rp.weather_pending(rows)
+    assert {"what": "baselines"} not in later and {"what": "network", "cell": "gru", "lr": 0.01, "seed": 0} \
+        not in later and len(later) == len(first) - 2
 
 
 REQUIRED_ROW_KEYS = {
     "adding": {"cell", "variant", "T", "lr", "seed", "steps", "forget_bias", "test_mse", "test_nmse", "test_accuracy",
                "solved", "seconds"},
+    "weather": {"model", "window_hours", "seed", "lr", "horizon_hours", "mae_c", "validation_mae_c"},
 }
 
 
