@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lessons_lib.analysis.results import weather_comparison
 from lessons_lib.tasks import weather as wx
 
 
@@ -490,14 +491,14 @@ def _stored_row(model, window, lr, seed, horizon, mae, val):
             "mae_c": mae, "validation_mae_c": val}
 
 
-def test_stored_comparison_tunes_on_validation_and_reports_the_spread_over_seeds():
+def test_weather_comparison_tunes_on_validation_and_reports_the_spread_over_seeds():
     rows = [_stored_row("persistence", None, None, None, k, 1.0 + k, 2.0) for k in (1, 2)]
     rows += [_stored_row("linear", 72, None, None, k, 0.5 * k, 1.0) for k in (1, 2)]
     # lr 0.01 is best on validation although 0.1 is better on the test months: the choice must not look at them
     for seed, shift in enumerate((0.0, 0.2, 0.4)):
         rows += [_stored_row("gru", 72, 0.01, seed, k, 1.0 * k + shift, 1.0 + shift) for k in (1, 2)]
         rows += [_stored_row("gru", 72, 0.1, seed, k, 0.1 * k, 3.0) for k in (1, 2)]
-    summary, text = wx.stored_comparison(rows, horizons=(1, 2))
+    summary, text = weather_comparison(rows, horizons=(1, 2))
     gru = summary["GRU, 72 h"]
     assert gru["lr"] == 0.01 and gru[1].n == 3
     assert (gru[1].median, gru[1].low, gru[1].high) == pytest.approx((1.2, 1.0, 1.4))

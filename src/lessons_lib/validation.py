@@ -45,6 +45,15 @@ def check_choice(name: str, value: object, choices: tuple) -> str:
     return value
 
 
+def check_int(name: str, value: object, minimum: int) -> int:
+    """``value`` as an int, if it is one (not a bool) and at least ``minimum``; otherwise a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
 def check_kind(kind: object) -> str:
     """Return ``kind`` if it names a cell family, else raise."""
     return check_choice("kind", kind, KINDS)

@@ -160,3 +160,57 @@ def command_line() -> str:
     script = pathlib.Path(sys.argv[0])
     shown = script.as_posix() if not script.is_absolute() else script.name
     return " ".join(["python", shown, *sys.argv[1:]])
+
+
+def weather_comparison(rows, horizons=(1, 6, 12, 24)) -> tuple[dict, str]:
+    """Summarise the stored weather experiment (``results/weather.json``): every model at its own best learning rate, spread over seeds.
+
+    Each network's learning rate is the one with the lowest median
+    *validation* MAE (September) over its seeds: the test months play no part
+    in the choice.  The models without seeds (baselines, linear) have one run.
+
+    Returns
+    -------
+    summary : dict
+        ``label -> {"lr", "overall": Spread, horizon: Spread, ...}``, where the
+        overall MAE is the mean over the 24 horizons and a :class:`Spread`
+        (from :mod:`lessons_lib.analysis.results`) gives median, lowest and
+        highest over the seeds.
+    text : str
+        The same as a table, "median [lowest - highest]" for the networks.
+    """
+    rows = list(rows)
+    networks = sorted({r["model"] for r in rows if r["seed"] is not None})
+    summary = {}
+    for model in [m for m in dict.fromkeys(r["model"] for r in rows) if m not in networks]:
+        for window in sorted({r["window_hours"] for r in select(rows, model=model)}, key=lambda w: (w is None, w)):
+            runs = select(rows, model=model, window_hours=window)
+            label = model if window is None else f"{model}, {window} h"
+            mae = {r["horizon_hours"]: r["mae_c"] for r in runs}
+            overall = float(np.mean(list(mae.values())))
+            summary[label] = {"lr": None, "overall": Spread(overall, overall, overall, 1),
+                              **{k: Spread(mae[k], mae[k], mae[k], 1) for k in horizons}}
+    for model in networks:
+        runs = select(rows, model=model)
+        firsts = [r for r in runs if r["horizon_hours"] == 1]       # validation MAE is per run: one row each
+        (lr, _), = best_setting(firsts, "validation_mae_c", by=["model"]).values()
+        best = select(runs, lr=lr)
+        seeds = sorted({r["seed"] for r in best})
+        overall = [float(np.mean([r["mae_c"] for r in best if r["seed"] == s])) for s in seeds]
+        entry = {"lr": lr, "overall": Spread(float(np.median(overall)), min(overall), max(overall), len(seeds))}
+        for k in horizons:
+            values = [r["mae_c"] for r in best if r["horizon_hours"] == k]
+            entry[k] = Spread(float(np.median(values)), min(values), max(values), len(values))
+        summary[f"{model.upper()}, {rows and best[0]['window_hours']} h"] = entry
+
+    def cell(s):
+        return f"{s.median:.2f}" if s.n == 1 else f"{s.median:.2f} [{s.low:.2f}-{s.high:.2f}]"
+
+    heads = ["all 24 h"] + [f"{k} h" for k in horizons]
+    width = max(len(label) for label in summary) + 2
+    lines = [f"{'model':<{width}}{'lr':>8}  " + "".join(f"{h:>18}" for h in heads)]
+    for label, entry in summary.items():
+        lr = "" if entry["lr"] is None else f"{entry['lr']:g}"
+        lines.append(f"{label:<{width}}{lr:>8}  " + "".join(f"{cell(entry[k]):>18}"
+                                                              for k in ["overall", *horizons]))
+    return summary, "\n".join(lines)

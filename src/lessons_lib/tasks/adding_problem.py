@@ -61,7 +61,7 @@ import numpy as np
 
 from ..models.regression import init_regressor, regressor_forward, regressor_loss, regressor_predict
 from ..training.loop import train
-from ..validation import check_choice, check_kind
+from ..validation import check_choice, check_int, check_kind
 
 TOLERANCE = 0.04
 #: The two tasks drawn here (see the module docstring).
@@ -88,19 +88,11 @@ def _check_rng(rng) -> np.random.Generator:
     return rng
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
-
-
 def make_adding_batch(rng: np.random.Generator, N: int, T: int, dtype=np.float64,
                       variant: str = "first-half") -> AddingBatch:
     """Draw ``N`` sequences of length ``T`` (at least 4, so that the first half has two steps)."""
     rng = _check_rng(rng)
-    N, T = _check_int("N", N, 1), _check_int("T", T, 4)
+    N, T = check_int("N", N, 1), check_int("T", T, 4)
     variant = check_choice("variant", variant, VARIANTS)
     rows = np.arange(N)[:, None]
     if variant == "le2015":

@@ -64,6 +64,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..validation import check_int
+
 ORIGINS = ("EWR", "JFK", "LGA")
 #: Fields read from the file, with the conversion to SI units.
 FIELDS = {
@@ -89,14 +91,6 @@ def _weather_csv() -> pathlib.Path:
             "install the book's requirements with: pip install -r requirements.txt"
         )
     return pathlib.Path(next(iter(spec.submodule_search_locations))) / "data" / "weather.csv"
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
 
 
 def _check_series(name: str, values) -> np.ndarray:
@@ -190,7 +184,7 @@ def fill_gaps(values, max_gap: int):
         True where ``filled`` holds a carried value.
     """
     values = _check_series("values", values)
-    max_gap = _check_int("max_gap", max_gap, 0)
+    max_gap = check_int("max_gap", max_gap, 0)
     hours = np.arange(len(values))
     observed = ~np.isnan(values)
     last = np.maximum.accumulate(np.where(observed, hours, -1))      # (L,) last observed hour <= s, or -1
@@ -330,7 +324,7 @@ def forecast_data(series: WeatherSeries, train_end, K: int = 24, max_gap: int = 
     """
     if not isinstance(series, WeatherSeries):
         raise TypeError(f"series must be a WeatherSeries from load_nyc_weather, got {type(series).__name__}")
-    K = _check_int("K", K, 1)
+    K = check_int("K", K, 1)
     train_end = np.datetime64(train_end, "h")
     if not series.time[0] < train_end <= series.time[-1]:
         raise ValueError(f"train_end must lie after {series.time[0]} and at most at {series.time[-1]} (UTC), "
@@ -521,7 +515,7 @@ def recent_daily_cycles(temp, local_hour, origins, days: int = 28) -> np.ndarray
         raise ValueError(f"local_hour must be an int array of shape ({L},) with hours 0-23, got "
                          f"{local_hour.dtype} of shape {local_hour.shape}")
     origins = _check_origins(origins, 0, L, "recent_daily_cycles")
-    days = _check_int("days", days, 1)
+    days = check_int("days", days, 1)
     anomaly = _running_anomaly(temp)
     known = ~np.isnan(anomaly)
     rows = np.flatnonzero(known)
@@ -609,7 +603,7 @@ def forecast_origins(data: ForecastData, first: int, last: int, T: int) -> np.nd
     origin uses hindsight, through the spike test of ``temp``: it decides
     which forecasts are scored, not what any forecast knows.)
     """
-    T = _check_int("T", T, 1)
+    T = check_int("T", T, 1)
     candidates = np.arange(max(first, T - 1), last)
     starts = set(window_starts(data.features, T, 0, len(data.temp)).tolist())
     keep = [t for t in candidates
@@ -640,7 +634,7 @@ def model_forecasts(kind, model: dict, data: ForecastData, origins, T: int, scal
     """
     from ..models.regression import regressor_predict
 
-    T = _check_int("T", T, 1)
+    T = check_int("T", T, 1)
     origins = _check_origins(origins, T - 1, len(data.temp), f"a window of T = {T} hours")
     x = data.features[origins[:, None] - T + 1 + np.arange(T)[None, :]]        # (M, T, D)
     if np.isnan(x).any():
@@ -768,8 +762,8 @@ def fit_linear_forecaster(data: ForecastData, train_end: int, lags: int = WINDOW
         The weights, oldest hour first, the constant last; rows
         ``j D .. j D + D - 1`` belong to hour ``t - lags + 1 + j``.
     """
-    lags = _check_int("lags", lags, 1)
-    train_end = _check_int("train_end", train_end, 0)
+    lags = check_int("lags", lags, 1)
+    train_end = check_int("train_end", train_end, 0)
     K = len(data.horizons)
     origins = forecast_origins(data, 0, min(train_end, len(data.temp)) - K, lags)
     targets = data.targets[origins]
@@ -794,7 +788,7 @@ def linear_forecasts(weights, data: ForecastData, origins, lags: int | None = No
         raise ValueError(f"weights must have shape (lags * {D} + 1, {K}) as fit_linear_forecaster returns, "
                          f"got {weights.shape}")
     window = (weights.shape[0] - 1) // D
-    if lags is not None and _check_int("lags", lags, 1) != window:
+    if lags is not None and check_int("lags", lags, 1) != window:
         raise ValueError(f"lags = {lags} does not match the weights, which were fitted with lags = {window}")
     origins = _check_origins(origins, window - 1, len(data.temp), f"a window of lags = {window} hours")
     x = _lagged(data, origins, window)                                        # (M, lags D + 1)
@@ -905,58 +899,3 @@ def network_rows(split: ChapterSplit, cell: str, lr: float, seed: int, steps: in
         row.update(steps=int(steps), best_step=history.best_step, H=int(H), seconds=seconds)
     return rows
 
-
-def stored_comparison(rows, horizons=(1, 6, 12, 24)) -> tuple[dict, str]:
-    """Summarise the stored weather experiment: every model at its own best learning rate, spread over seeds.
-
-    Each network's learning rate is the one with the lowest median
-    *validation* MAE (September) over its seeds: the test months play no part
-    in the choice.  The models without seeds (baselines, linear) have one run.
-
-    Returns
-    -------
-    summary : dict
-        ``label -> {"lr", "overall": Spread, horizon: Spread, ...}``, where the
-        overall MAE is the mean over the 24 horizons and a :class:`Spread`
-        (from :mod:`lessons_lib.analysis.results`) gives median, lowest and
-        highest over the seeds.
-    text : str
-        The same as a table, "median [lowest - highest]" for the networks.
-    """
-    from ..analysis.results import Spread, best_setting, select
-
-    rows = list(rows)
-    networks = sorted({r["model"] for r in rows if r["seed"] is not None})
-    summary = {}
-    for model in [m for m in dict.fromkeys(r["model"] for r in rows) if m not in networks]:
-        for window in sorted({r["window_hours"] for r in select(rows, model=model)}, key=lambda w: (w is None, w)):
-            runs = select(rows, model=model, window_hours=window)
-            label = model if window is None else f"{model}, {window} h"
-            mae = {r["horizon_hours"]: r["mae_c"] for r in runs}
-            overall = float(np.mean(list(mae.values())))
-            summary[label] = {"lr": None, "overall": Spread(overall, overall, overall, 1),
-                              **{k: Spread(mae[k], mae[k], mae[k], 1) for k in horizons}}
-    for model in networks:
-        runs = select(rows, model=model)
-        firsts = [r for r in runs if r["horizon_hours"] == 1]       # validation MAE is per run: one row each
-        (lr, _), = best_setting(firsts, "validation_mae_c", by=["model"]).values()
-        best = select(runs, lr=lr)
-        seeds = sorted({r["seed"] for r in best})
-        overall = [float(np.mean([r["mae_c"] for r in best if r["seed"] == s])) for s in seeds]
-        entry = {"lr": lr, "overall": Spread(float(np.median(overall)), min(overall), max(overall), len(seeds))}
-        for k in horizons:
-            values = [r["mae_c"] for r in best if r["horizon_hours"] == k]
-            entry[k] = Spread(float(np.median(values)), min(values), max(values), len(values))
-        summary[f"{model.upper()}, {rows and best[0]['window_hours']} h"] = entry
-
-    def cell(s):
-        return f"{s.median:.2f}" if s.n == 1 else f"{s.median:.2f} [{s.low:.2f}-{s.high:.2f}]"
-
-    heads = ["all 24 h"] + [f"{k} h" for k in horizons]
-    width = max(len(label) for label in summary) + 2
-    lines = [f"{'model':<{width}}{'lr':>8}  " + "".join(f"{h:>18}" for h in heads)]
-    for label, entry in summary.items():
-        lr = "" if entry["lr"] is None else f"{entry['lr']:g}"
-        lines.append(f"{label:<{width}}{lr:>8}  " + "".join(f"{cell(entry[k]):>18}"
-                                                              for k in ["overall", *horizons]))
-    return summary, "\n".join(lines)
