@@ -124,8 +124,8 @@ class NGramModel(NamedTuple):
     context_counts: list  #: per k, C(h), how often each context was followed by a character
     context_types: list  #: per k, u(h), how many distinct characters followed it
     smoothing: str = "witten-bell"  #: one of SMOOTHINGS
-    kn_raw: tuple = ()  #: Kneser-Ney only: per k, a KneserNeyLevel of the raw counts (the longest context used)
-    kn_continuation: tuple = ()  #: Kneser-Ney only: per k < order - 1, a KneserNeyLevel of continuation counts
+    kn_raw: tuple = ()  #: for Kneser-Ney only, per k, a KneserNeyLevel of the raw counts (the longest context used)
+    kn_continuation: tuple = ()  #: for Kneser-Ney only, per k < order - 1, a KneserNeyLevel of continuation counts
 
 
 def _check_ids(name: str, ids, V: int) -> np.ndarray:

@@ -66,9 +66,9 @@ from ..validation import check_choice, check_int, check_kind
 TOLERANCE = 0.04
 #: The two tasks drawn here (see the module docstring).
 VARIANTS = ("first-half", "le2015")
-#: Variance of the target, Var(y): the squared error of always predicting its mean.
+#: The variance of the target, which is the squared error of always predicting its mean.
 TARGET_VARIANCE = {"first-half": 1.0 / 24.0, "le2015": 1.0 / 6.0}
-#: Range of the target, max(y) - min(y): the accuracy tolerance scales with it.
+#: The range of the target (largest minus smallest value), by which the accuracy tolerance scales.
 TARGET_RANGE = {"first-half": 1.0, "le2015": 2.0}
 #: A run is solved when its test NMSE = MSE / Var(y) is below this (95 % of the variance explained).
 SOLVED_NMSE = 0.05

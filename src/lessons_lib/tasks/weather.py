@@ -814,8 +814,8 @@ class ChapterSplit(NamedTuple):
     """Chapter 7's data and its split in time, built once and shared by every run of the experiment."""
 
     data: ForecastData
-    train_end: int       #: first hour of September (New York midnight): training is January to August
-    test_start: int      #: first hour of October: the test months are October to December
+    train_end: int       #: the first hour of September (New York midnight); training is January to August
+    test_start: int      #: the first hour of October; the test months are October to December
     cycle: np.ndarray    #: (24,) the daily cycle of the training months
     validation: np.ndarray  #: forecast origins in September (early stopping and the choice of learning rate)
     test: np.ndarray     #: forecast origins in October to December
