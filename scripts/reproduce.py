@@ -219,10 +219,12 @@ def _stored(name: str) -> tuple[list, dict]:
     return stored.rows, stored.provenance
 
 
-def _save(experiment: Experiment, rows: list, previous: dict, seconds: float) -> None:
-    commits = sorted(set(previous.get("commits", [])) | {git_commit()})
-    prov = provenance(command_line(), git_commit(), previous.get("seconds", 0.0) + seconds,
-                      commits=commits, blas_threads=os.environ.get("OPENBLAS_NUM_THREADS"),
+def _save(experiment: Experiment, rows: list, previous: dict, seconds: float, seen: set) -> None:
+    """Write the rows with provenance; ``seen`` collects every commit this file's rows were made at."""
+    commit = git_commit()
+    seen.update(previous.get("commits", []), [commit])
+    prov = provenance(command_line(), commit, previous.get("seconds", 0.0) + seconds,
+                      commits=sorted(seen), blas_threads=os.environ.get("OPENBLAS_NUM_THREADS"),
                       note="seconds: the wall time of all sessions that made these rows")
     rows = sorted(rows, key=lambda r: tuple((v is None, v if v is not None else 0)
                                             for v in (r.get(k) for k in experiment.keys)))
@@ -231,6 +233,7 @@ def _save(experiment: Experiment, rows: list, previous: dict, seconds: float) ->
 
 def run(experiment: Experiment, jobs: int) -> int:
     rows, previous = _stored(experiment.name)
+    seen: set = set()
     start = time.perf_counter()
     with tqdm(desc=experiment.name, unit="run") as bar:
         while True:
@@ -246,13 +249,13 @@ def run(experiment: Experiment, jobs: int) -> int:
                 results = (f.result() for f in as_completed([pool.submit(experiment.run, **s) for s in todo]))
             for new in results:
                 rows.extend(new)
-                _save(experiment, rows, previous, time.perf_counter() - start)
+                _save(experiment, rows, previous, time.perf_counter() - start, seen)
                 bar.update(1)
             if jobs != 1:
                 pool.shutdown()
     if not rows:
         return 0
-    _save(experiment, rows, previous, time.perf_counter() - start)
+    _save(experiment, rows, previous, time.perf_counter() - start, seen)
     print(f"{experiment.name}: {len(rows)} rows in {RESULTS / (experiment.name + '.json')}")
     return 0
 

@@ -145,3 +145,17 @@ def test_a_stored_adding_row_reproduces(capsys):
     rp = _reproduce()
     assert rp.adding_check(res.load_results(ROOT / "results" / "adding.json").rows), "no row to check"
     assert rp.check(["adding"], limit=1) == 0, capsys.readouterr().out
+
+
+def test_provenance_keeps_every_commit_the_rows_were_made_at(tmp_path, monkeypatch):
+    """A grid that runs across several commits names all of them, not only the last."""
+    rp = _reproduce()
+    monkeypatch.setattr(rp, "RESULTS", tmp_path)
+    commits = iter(["aaa", "bbb"])
+    monkeypatch.setattr(rp, "git_commit", lambda: next(commits))
+    experiment, seen = rp.EXPERIMENTS["adding"], set()
+    row = {"cell": "gru", "forget_bias": None, "variant": "first-half", "T": 10, "lr": 0.01, "seed": 0}
+    rp._save(experiment, [row], {"commits": ["old"], "seconds": 5.0}, 1.0, seen)
+    rp._save(experiment, [row, row | {"seed": 1}], {"commits": ["old"], "seconds": 5.0}, 2.0, seen)
+    prov = res.load_results(tmp_path / "adding.json").provenance
+    assert prov["commits"] == ["aaa", "bbb", "old"] and prov["commit"] == "bbb" and prov["seconds"] == 7.0
