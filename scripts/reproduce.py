@@ -45,7 +45,7 @@ from typing import Callable  # noqa: E402
 
 from tqdm import tqdm  # noqa: E402
 
-from lessons_lib.analysis.results import command_line, load_results, provenance, save_results  # noqa: E402
+from lessons_lib.analysis.results import command_line, length_limits, load_results, provenance, save_results  # noqa: E402
 from lessons_lib.tasks import adding_problem, weather  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -77,11 +77,25 @@ ADDING_SEEDS = (0, 1, 2)
 ADDING_LENGTHS = (10, 20, 50, 100, 200, 400, 800)
 ADDING_STEPS = 2000
 ADDING_KEYS = ("cell", "forget_bias", "variant", "T", "lr", "seed")
+#: The Le et al. (2015) variant: every cell at the learning rate that took it furthest on the chapter's variant.
+LE2015_LENGTHS = (50, 100, 200, 400)
 
 
 def _adding_settings(cell, forget_bias, T, lr, seed, variant="first-half") -> dict:
     return {"cell": cell, "forget_bias": forget_bias, "variant": variant, "T": T, "lr": lr, "seed": seed,
             "steps": ADDING_STEPS}
+
+
+def _grow(done: dict, cell, fb, variant: str, lr: float, lengths) -> list:
+    """The next settings of one chain of lengths: the first incomplete length, unless every seed failed before."""
+    for T in lengths:
+        keys = [(cell, fb, variant, T, lr, s) for s in ADDING_SEEDS]
+        missing = [key for key in keys if key not in done]
+        if missing:
+            return [_adding_settings(cell, fb, T, lr, key[-1], variant) for key in missing]
+        if not any(done[key]["solved"] for key in keys):
+            return []
+    return []
 
 
 def adding_pending(rows: list) -> list:
@@ -92,19 +106,22 @@ def adding_pending(rows: list) -> list:
     at one length, its longer lengths are not run: they would cost the most
     of the whole grid (a failing run spends its full budget) to confirm a
     failure.  The lengths go to 800 for settings that keep solving.
+
+    Once that grid is complete, each cell runs the ``"le2015"`` variant at
+    the learning rate that took it furthest on the first (see
+    :func:`lessons_lib.analysis.results.length_limits`), at the lengths
+    ``LE2015_LENGTHS``, with the same rule for stopping.
     """
     done = {tuple(r[k] for k in ADDING_KEYS): r for r in rows}
     todo = []
     for cell, fb in ADDING_CELLS:
         for lr in ADDING_LRS:
-            for T in ADDING_LENGTHS:
-                keys = [(cell, fb, "first-half", T, lr, s) for s in ADDING_SEEDS]
-                missing = [key for key in keys if key not in done]
-                if missing:
-                    todo += [_adding_settings(cell, fb, T, lr, key[-1]) for key in missing]
-                    break
-                if not any(done[key]["solved"] for key in keys):
-                    break
+            todo += _grow(done, cell, fb, "first-half", lr, ADDING_LENGTHS)
+    if todo:
+        return todo
+    _, best = length_limits([r for r in rows if r["variant"] == "first-half"])
+    for cell, fb in ADDING_CELLS:
+        todo += _grow(done, cell, fb, "le2015", best[(cell, fb)][0], LE2015_LENGTHS)
     return todo
 
 
@@ -188,7 +205,8 @@ def weather_agree(stored: list, fresh: list) -> bool:
 EXPERIMENTS = {
     "adding": Experiment(
         "adding",
-        "the adding problem: each cell (the LSTM with forget bias 0, 1, 3) x 4 learning rates x T = 10..800 x 3 seeds",
+        "the adding problem: each cell (the LSTM with forget bias 0, 1, 3) x 4 learning rates x T = 10..800 x 3 seeds;"
+        " then the le2015 variant, T = 50..400, at each cell's best learning rate",
         ADDING_KEYS, adding_pending, adding_run, adding_check, adding_stored, adding_agree),
     "weather": Experiment(
         "weather",

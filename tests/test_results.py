@@ -159,3 +159,44 @@ def test_provenance_keeps_every_commit_the_rows_were_made_at(tmp_path, monkeypat
     rp._save(experiment, [row, row | {"seed": 1}], {"commits": ["old"], "seconds": 5.0}, 2.0, seen)
     prov = res.load_results(tmp_path / "adding.json").provenance
     assert prov["commits"] == ["aaa", "bbb", "old"] and prov["commit"] == "bbb" and prov["seconds"] == 7.0
+
+
+def _limit_rows(solved_by_T, lr=0.01, cell="gru"):
+    """Rows of one setting: ``solved_by_T`` maps a length to the verdicts of its seeds."""
+    return [{"cell": cell, "forget_bias": None, "lr": lr, "T": T, "seed": s, "solved": v,
+             "test_nmse": 0.01 if v else 1.0} for T, verdicts in solved_by_T.items() for s, v in enumerate(verdicts)]
+
+
+def test_a_length_limit_is_the_last_of_an_unbroken_run_of_lengths_most_seeds_solved():
+    rows = _limit_rows({10: [1, 1, 1], 20: [1, 1, 0], 50: [1, 0, 0], 100: [1, 1, 1]})
+    limits, best = res.length_limits(rows)
+    assert limits[("gru", None)][0.01] == res.LengthLimit(20, 2, 3, 50, 0.01)   # 100 comes after a failure
+    assert res.length_limits(rows, min_solved=3)[0][("gru", None)][0.01].T == 10
+    assert res.length_limits(rows, min_solved=1)[0][("gru", None)][0.01].T == 100
+    failed = res.length_limits(_limit_rows({10: [0, 0, 1]}))[0][("gru", None)][0.01]
+    assert failed.T is None and failed.next_T == 10 and failed.solved == 0
+
+
+def test_the_best_learning_rate_is_the_one_that_gets_furthest_then_the_one_with_the_lower_error():
+    rows = _limit_rows({10: [1, 1, 1], 20: [1, 1, 1]}, lr=0.001) + _limit_rows({10: [1, 1, 1]}, lr=0.01)
+    rows += _limit_rows({10: [1, 1, 1], 20: [1, 1, 1], 50: [0, 0, 0]}, lr=0.02)
+    for r in rows:
+        if r["lr"] == 0.02 and r["T"] == 20:
+            r["test_nmse"] = 0.005
+    assert res.length_limits(rows)[1][("gru", None)] == (0.02, res.LengthLimit(20, 3, 3, 50, 0.005))
+    with pytest.raises(ValueError, match="min_solved"):
+        res.length_limits(rows, min_solved=0)
+    with pytest.raises(KeyError, match="solved"):
+        res.length_limits([{"cell": "gru", "forget_bias": None, "lr": 0.1, "T": 10}])
+
+
+def test_the_le2015_runs_start_after_the_grid_at_each_cells_best_rate():
+    rp = _reproduce()
+    rows = res.load_results(ROOT / "results" / "adding.json").rows
+    first_half = [r for r in rows if r["variant"] == "first-half"]
+    todo = rp.adding_pending(first_half)
+    assert todo and {s["variant"] for s in todo} == {"le2015"} and {s["T"] for s in todo} == {50}
+    _, best = res.length_limits(first_half)
+    assert {(s["cell"], s["forget_bias"], s["lr"]) for s in todo} == {(c, fb, lr) for (c, fb), (lr, _) in
+                                                                       best.items()}
+    assert rp.adding_pending(first_half[:-1])[0]["variant"] == "first-half"    # the grid comes first

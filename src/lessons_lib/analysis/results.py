@@ -214,3 +214,59 @@ def weather_comparison(rows, horizons=(1, 6, 12, 24)) -> tuple[dict, str]:
         lines.append(f"{label:<{width}}{lr:>8}  " + "".join(f"{cell(entry[k]):>18}"
                                                               for k in ["overall", *horizons]))
     return summary, "\n".join(lines)
+
+
+class LengthLimit(NamedTuple):
+    """How far one setting of the adding problem got: the longest length most of its seeds solved."""
+
+    T: int | None          #: the longest length solved by at least ``min_solved`` seeds (None if not even the first)
+    solved: int            #: how many seeds solved that length
+    runs: int              #: how many seeds ran it
+    next_T: int | None     #: the next length, which it did not solve (None if the grid ran out first)
+    nmse: float            #: median test NMSE at ``T`` (at the first length if ``T`` is None)
+
+
+def length_limits(rows: Iterable[Mapping], by: Sequence[str] = ("cell", "forget_bias"), over: str = "lr",
+                  min_solved: int = 2) -> dict:
+    """For every setting, the longest sequence length it solved, and which learning rate got furthest.
+
+    A setting (the ``by`` keys and a value of ``over``) *solves* a length
+    when at least ``min_solved`` of its runs there have ``solved`` true.
+    Its limit is the last length of an unbroken run of solved lengths,
+    starting from the shortest it ran; the true limit lies between that
+    length and ``next_T``, the first length it failed.
+
+    Returns ``(limits, best)``: ``limits[key][value]`` is the
+    :class:`LengthLimit` of every setting, and ``best[key]`` is
+    ``(value, LengthLimit)`` for the value of ``over`` with the longest limit
+    (ties go to the lower median NMSE at that length, then to the smaller
+    value).
+    """
+    if isinstance(min_solved, bool) or not isinstance(min_solved, int) or min_solved < 1:
+        raise ValueError(f"min_solved must be a positive int, got {min_solved!r}")
+    groups: dict = {}
+    for row in rows:
+        missing = [k for k in (*by, over, "T", "solved", "test_nmse") if k not in row]
+        if missing:
+            raise KeyError(f"a row lacks {missing}; it has {sorted(row)}")
+        key = tuple(row[k] for k in by)
+        groups.setdefault(key, {}).setdefault(row[over], {}).setdefault(row["T"], []).append(row)
+    limits, best = {}, {}
+    for key, by_value in groups.items():
+        limits[key] = {}
+        for value, by_T in by_value.items():
+            lengths = sorted(by_T)
+            limit, next_T = None, None
+            for T in lengths:
+                if sum(bool(r["solved"]) for r in by_T[T]) >= min_solved:
+                    limit = T
+                else:
+                    next_T = T
+                    break
+            at = by_T[limit if limit is not None else lengths[0]]
+            limits[key][value] = LengthLimit(limit, sum(bool(r["solved"]) for r in at) if limit else 0,
+                                             len(at), next_T,
+                                             float(statistics.median(r["test_nmse"] for r in at)))
+        ranked = sorted(limits[key].items(), key=lambda item: (-(item[1].T or 0), item[1].nmse, item[0]))
+        best[key] = ranked[0]
+    return limits, best
