@@ -45,14 +45,14 @@ from typing import Callable  # noqa: E402
 
 from tqdm import tqdm  # noqa: E402
 
-from lessons_lib.analysis.results import command_line, length_limits, load_results, provenance, save_results  # noqa: E402
+from lessons_lib.analysis.results import command_line, load_results, provenance, save_results  # noqa: E402
 from lessons_lib.tasks import adding_problem, weather  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
 #: --check: a re-run agrees with a stored row when the verdict is the same and |NMSE difference| <= this
 #: (absolute) + 10 % of the larger value.
-TOLERANCE = 0.005
+TOLERANCE = adding_problem.RERUN_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ ADDING_SEEDS = (0, 1, 2)
 ADDING_LENGTHS = (10, 20, 50, 100, 200, 400, 800)
 ADDING_STEPS = 2000
 ADDING_KEYS = ("cell", "forget_bias", "variant", "T", "lr", "seed")
-#: The Le et al. (2015) variant: every cell at the learning rate that took it furthest on the chapter's variant.
-LE2015_LENGTHS = (50, 100, 200, 400)
+#: The chapter's variant first, then Le et al.'s (2015), each on the whole grid.
+ADDING_VARIANTS = ("first-half", "le2015")
 
 
 def _adding_settings(cell, forget_bias, T, lr, seed, variant="first-half") -> dict:
@@ -107,22 +107,18 @@ def adding_pending(rows: list) -> list:
     of the whole grid (a failing run spends its full budget) to confirm a
     failure.  The lengths go to 800 for settings that keep solving.
 
-    Once that grid is complete, each cell runs the ``"le2015"`` variant at
-    the learning rate that took it furthest on the first (see
-    :func:`lessons_lib.analysis.results.length_limits`), at the lengths
-    ``LE2015_LENGTHS``, with the same rule for stopping.
+    Once that grid is complete, the same grid runs on the ``"le2015"``
+    variant (Le et al. 2015), with the same rule.
     """
     done = {tuple(r[k] for k in ADDING_KEYS): r for r in rows}
-    todo = []
-    for cell, fb in ADDING_CELLS:
-        for lr in ADDING_LRS:
-            todo += _grow(done, cell, fb, "first-half", lr, ADDING_LENGTHS)
-    if todo:
-        return todo
-    _, best = length_limits([r for r in rows if r["variant"] == "first-half"])
-    for cell, fb in ADDING_CELLS:
-        todo += _grow(done, cell, fb, "le2015", best[(cell, fb)][0], LE2015_LENGTHS)
-    return todo
+    for variant in ADDING_VARIANTS:
+        todo = []
+        for cell, fb in ADDING_CELLS:
+            for lr in ADDING_LRS:
+                todo += _grow(done, cell, fb, variant, lr, ADDING_LENGTHS)
+        if todo:
+            return todo
+    return []
 
 
 def adding_check(rows: list) -> list:
@@ -144,8 +140,7 @@ def adding_run(**settings) -> list:
 def adding_agree(stored: list, fresh: list) -> bool:
     """Same verdict, and test NMSE within TOLERANCE + 10 % of the larger value."""
     (s,), (f,) = stored, fresh
-    a, b = s["test_nmse"], f["test_nmse"]
-    return s["solved"] == f["solved"] and abs(a - b) <= TOLERANCE + 0.1 * max(abs(a), abs(b))
+    return adding_problem.rerun_agrees(s, f, TOLERANCE)
 
 
 agrees = adding_agree    # the name the tests use
@@ -206,7 +201,7 @@ EXPERIMENTS = {
     "adding": Experiment(
         "adding",
         "the adding problem: each cell (the LSTM with forget bias 0, 1, 3) x 4 learning rates x T = 10..800 x 3 seeds;"
-        " then the le2015 variant, T = 50..400, at each cell's best learning rate",
+        " then the same grid on the le2015 variant",
         ADDING_KEYS, adding_pending, adding_run, adding_check, adding_stored, adding_agree),
     "weather": Experiment(
         "weather",

@@ -63,8 +63,24 @@ def test_length_sweep_returns_one_row_per_run_and_the_table_counts_successes():
     rows = ap.length_sweep({"RNN": ("rnn", {}), "LSTM": ("lstm", {"forget_bias": 1.0})}, [4, 6], [0, 1], steps=3, H=4, N=8)
     assert len(rows) == 8 and {r["model"] for r in rows} == {"RNN", "LSTM"}
     assert all(set(r) >= {"kind", "T", "seed", "mse", "accuracy", "loss", "stopped", "history"} for r in rows)
-    table = ap.success_table(rows + [{"model": "RNN", "T": 4, "accuracy": 0.9}])
-    assert table[("RNN", 4)] == (1, 3) and table[("LSTM", 6)] == (0, 2)
+    extra = [{"model": "RNN", "T": 4, "nmse": 0.049, "accuracy": 0.1}, {"model": "RNN", "T": 4, "nmse": 0.05}]
+    table = ap.success_table(rows + extra)      # the verdict is the NMSE, whatever the accuracy says
+    assert table[("RNN", 4)] == (1, 4) and table[("LSTM", 6)] == (0, 2)
+
+
+def test_run_adding_with_history_is_run_adding_and_its_history():
+    row, history = ap.run_adding_with_history("gru", 6, 0.03, 0, 40, H=4, N=8, eval_every=20, stop_nmse=None)
+    again = ap.run_adding("gru", 6, 0.03, 0, 40, H=4, N=8, eval_every=20, stop_nmse=None)
+    assert {k: v for k, v in row.items() if k != "seconds"} == {k: v for k, v in again.items() if k != "seconds"}
+    assert history.steps == row["steps_run"] == 40 and len(history.evals) == 2
+
+
+def test_a_rerun_agrees_only_with_the_same_verdict_and_a_close_error():
+    stored = {"test_nmse": 0.010, "solved": True}
+    assert ap.rerun_agrees(stored, {"test_nmse": 0.014, "solved": True})
+    assert not ap.rerun_agrees(stored, {"test_nmse": 0.020, "solved": True})
+    assert not ap.rerun_agrees({"test_nmse": 0.049, "solved": True}, {"test_nmse": 0.051, "solved": False})
+    assert ap.rerun_agrees({"test_nmse": 0.98, "solved": False}, {"test_nmse": 1.05, "solved": False})
 
 
 def test_test_batch_is_fixed_and_independent_of_training_seeds():

@@ -190,13 +190,25 @@ def test_the_best_learning_rate_is_the_one_that_gets_furthest_then_the_one_with_
         res.length_limits([{"cell": "gru", "forget_bias": None, "lr": 0.1, "T": 10}])
 
 
-def test_the_le2015_runs_start_after_the_grid_at_each_cells_best_rate():
+def test_the_le2015_grid_starts_after_the_first_one_and_grows_by_the_same_rule():
     rp = _reproduce()
     rows = res.load_results(ROOT / "results" / "adding.json").rows
     first_half = [r for r in rows if r["variant"] == "first-half"]
     todo = rp.adding_pending(first_half)
-    assert todo and {s["variant"] for s in todo} == {"le2015"} and {s["T"] for s in todo} == {50}
-    _, best = res.length_limits(first_half)
-    assert {(s["cell"], s["forget_bias"], s["lr"]) for s in todo} == {(c, fb, lr) for (c, fb), (lr, _) in
-                                                                       best.items()}
-    assert rp.adding_pending(first_half[:-1])[0]["variant"] == "first-half"    # the grid comes first
+    assert len(todo) == len(rp.ADDING_CELLS) * len(rp.ADDING_LRS) * len(rp.ADDING_SEEDS)
+    assert {s["variant"] for s in todo} == {"le2015"} and {s["T"] for s in todo} == {10}
+    assert rp.adding_pending(first_half[:-1])[0]["variant"] == "first-half"    # the first grid comes first
+    le = [r | {"variant": "le2015"} for r in first_half]
+    assert rp.adding_pending(first_half + le) == []
+
+
+def test_the_limits_table_lists_each_setting_in_the_order_given():
+    rows = _limit_rows({10: [1, 1, 1], 20: [0, 0, 1]}) + _limit_rows({10: [0, 0, 0]}, cell="rnn")
+    _, best = res.length_limits(rows)
+    text = res.format_limits(best, {("rnn", None): "RNN", ("gru", None): "GRU"}).splitlines()
+    assert text[0].split() == ["model", "best", "lr", "longest", "T", "solved", "seeds", "failed", "at", "median",
+                               "NMSE"]
+    assert text[1].split() == ["RNN", "0.01", "none", "-", "10", "1.000"]
+    assert text[2].split() == ["GRU", "0.01", "10", "3/3", "20", "0.010"]
+    with pytest.raises(KeyError, match="lstm"):
+        res.format_limits(best, {("lstm", 1.0): "LSTM"})

@@ -270,3 +270,27 @@ def length_limits(rows: Iterable[Mapping], by: Sequence[str] = ("cell", "forget_
         ranked = sorted(limits[key].items(), key=lambda item: (-(item[1].T or 0), item[1].nmse, item[0]))
         best[key] = ranked[0]
     return limits, best
+
+
+def format_limits(best: Mapping, labels: Mapping | None = None) -> str:
+    """A text table of :func:`length_limits`'s ``best``: per setting, its best learning rate and how far it got.
+
+    ``labels`` maps a setting's key (``("lstm", 1.0)``) to the name shown
+    (default: the key's values joined).  Settings appear in the order of
+    ``labels``, or of ``best``.
+    """
+    keys = list(labels) if labels is not None else list(best)
+    missing = [k for k in keys if k not in best]
+    if missing:
+        raise KeyError(f"no limit for {missing}; there are limits for {list(best)}")
+    names = {k: (labels[k] if labels is not None else " ".join(str(v) for v in k)) for k in keys}
+    width = max(len(n) for n in names.values()) + 2
+    lines = [f"{'model':<{width}}{'best lr':>8}{'longest T solved':>18}{'seeds':>7}{'failed at':>11}"
+             f"{'median NMSE':>13}"]
+    for k in keys:
+        lr, limit = best[k]
+        seeds = f"{limit.solved}/{limit.runs}" if limit.T is not None else "-"
+        failed = "-" if limit.next_T is None else str(limit.next_T)
+        longest = "none" if limit.T is None else str(limit.T)
+        lines.append(f"{names[k]:<{width}}{lr:>8g}{longest:>18}{seeds:>7}{failed:>11}{limit.nmse:>13.3f}")
+    return "\n".join(lines)

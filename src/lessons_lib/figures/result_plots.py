@@ -167,3 +167,63 @@ def plot_bits_per_character(results: Mapping[str, float], ax=None, highlight: Se
     ax.set_xlim(0, max(values) * 1.15)
     ax.set_xlabel("bits per character on held-out text (lower is better)")
     return ax
+
+
+def plot_solved_grid(rows: Sequence[Mapping], ax=None, lengths: Sequence[int] | None = None,
+                     lrs: Sequence[float] | None = None, title: str | None = None, best: float | None = None):
+    """How many seeds solved each (learning rate, length) of one adding-problem setting, as a grid.
+
+    ``rows`` are the stored runs of one cell (``results/adding.json``, one
+    variant and forget bias), each with ``lr``, ``T``, ``solved`` and
+    ``test_nmse``.  Each square shows "solved/runs" and the median test NMSE;
+    its shade is the fraction solved.  Squares that were not run (the grid
+    stops a learning rate once every seed failed) are left blank.  ``best``
+    outlines the row of that learning rate.
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("rows must hold at least one run")
+    missing = [k for k in ("lr", "T", "solved", "test_nmse") if k not in rows[0]]
+    if missing:
+        raise KeyError(f"the rows lack {missing}; they have {sorted(rows[0])}")
+    lengths = sorted({r["T"] for r in rows}) if lengths is None else list(lengths)
+    lrs = sorted({r["lr"] for r in rows}) if lrs is None else list(lrs)
+    ax = new_axes(ax, (0.7 * len(lengths) + 1.5, 0.55 * len(lrs) + 1.0))
+    fraction = np.full((len(lrs), len(lengths)), np.nan)
+    cmap = _colormap("cividis")
+    for i, lr in enumerate(lrs):
+        for j, T in enumerate(lengths):
+            runs = [r for r in rows if r["lr"] == lr and r["T"] == T]
+            if not runs:
+                continue
+            solved = sum(bool(r["solved"]) for r in runs)
+            fraction[i, j] = solved / len(runs)
+            nmse = float(np.median([r["test_nmse"] for r in runs]))
+            colour = "black" if fraction[i, j] > 0.5 else "white"
+            ax.text(j, i, f"{solved}/{len(runs)}\n{nmse:.2g}", ha="center", va="center", fontsize=7, color=colour)
+    ax.imshow(np.ma.masked_invalid(fraction), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(lengths)), [str(T) for T in lengths])
+    ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])
+    ax.set_xlabel("sequence length $T$")
+    ax.set_ylabel("learning rate")
+    if best is not None and best in lrs:
+        i = lrs.index(best)
+        ax.add_patch(_rectangle((-0.5, i - 0.5), len(lengths), 1.0))
+    ax.set_xlim(-0.5, len(lengths) - 0.5)
+    ax.set_ylim(len(lrs) - 0.5, -0.5)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def _colormap(name: str):
+    """A matplotlib colour map by name."""
+    import matplotlib
+
+    return matplotlib.colormaps[name]
+
+
+def _rectangle(corner, width, height):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(corner, width, height, fill=False, edgecolor=OKABE_ITO["vermillion"], linewidth=2.0)
