@@ -74,6 +74,18 @@ TARGET_RANGE = {"first-half": 1.0, "le2015": 2.0}
 SOLVED_NMSE = 0.05
 
 
+#: What three papers that use the adding problem report about their setups, for setting our runs beside theirs.
+#: Hochreiter and Schmidhuber (1997, experiment 4, table 7): the training sequences an LSTM of 93 weights saw
+#: until it met their stopping rule at each minimal length T.  Le et al. (2015) and Arjovsky et al. (2016): the
+#: lengths of their ``"le2015"`` variant, whose baseline is the variance 1/6 of its target.
+PUBLISHED = {
+    "hochreiter1997": {"variant": "Hochreiter and Schmidhuber's own", "lengths": (100, 500, 1000),
+                       "sequences_to_solve": (74_000, 209_000, 853_000), "weights": 93},
+    "le2015": {"variant": "le2015", "lengths": (150, 200, 300, 400)},
+    "arjovsky2016": {"variant": "le2015", "lengths": (100, 200, 400, 750)},
+}
+
+
 class AddingBatch(NamedTuple):
     """A batch of the adding problem."""
 
