@@ -28,6 +28,19 @@ def test_zero_recurrent_weight_forgets_at_once_and_large_weight_holds():
     assert abs(held[-1] - held[-2]) < 1e-6 and held[-1] > 0.8
 
 
+def test_a_strong_input_flips_the_latch_and_w_1_fades_like_a_power_law():
+    inputs = np.zeros(15)
+    inputs[0], inputs[5] = 1.0, -3.0
+    h = memory.input_response(1.5, inputs)
+    assert h[4] > 0.8 and h[-1] < -0.8                   # two stable states, and the input moved it across
+    assert np.array_equal(memory.input_response(1.5, inputs[:5]), memory.pulse_response(1.5, T=5))
+    t = np.arange(1, 401)
+    slow = memory.pulse_response(1.0, T=400)             # h_{t+1} = tanh(h_t) ~ h_t - h_t^3 / 3
+    assert abs(slow[-1] * math.sqrt(2 * t[-1] / 3) - 1) < 0.02     # so h_t ~ sqrt(3 / (2 t)), not w^t
+    with pytest.raises(ValueError, match="1-D"):
+        memory.input_response(1.5, np.zeros((2, 3)))
+
+
 def test_pulse_response_refuses_bad_arguments():
     with pytest.raises(ValueError, match="finite"):
         memory.pulse_response(np.inf)
