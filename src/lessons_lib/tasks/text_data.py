@@ -139,8 +139,9 @@ def split_play(text: str, tail: float = SAME_PLAYS_TAIL, validation: float = VAL
     The tail starts at the first speech after the fraction ``1 - tail`` of the
     play; its validation part ends at the first speech after the fraction
     ``validation`` of the tail.  Every part starts with a speaker's name, and
-    ``head + validation part + test part`` is the play without the two blank
-    lines cut at (each part ends with a newline, as a play does).
+    ``head + "\\n" + validation part + "\\n" + test part`` is the play again: only
+    the two blank lines cut at are gone (each part ends with a newline, as a
+    play does).
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
@@ -315,6 +316,51 @@ def unit_correlations(hidden, feature) -> np.ndarray:
     denominator = np.sqrt((h ** 2).sum(axis=0) * (f ** 2).sum())
     return np.divide(h.T @ f, denominator, out=np.zeros(hidden.shape[1]), where=denominator > 0)
 
+
+
+class UnitTest(NamedTuple):
+    """One feature's unit, chosen on one passage and tested on another."""
+
+    unit: int          #: the unit with the largest absolute correlation on the selection passage
+    selection: float   #: its correlation there (signed)
+    test: float        #: its correlation on the test passage, times the sign of ``selection``: > 0 if it replicates
+
+
+def select_and_test_units(hidden_select, features_select: dict, hidden_test, features_test: dict) -> dict:
+    """For every feature, choose the unit on one passage and measure it on another.
+
+    ``hidden_select`` (T1, H) and ``hidden_test`` (T2, H) are the hidden
+    states on the two passages; the feature dicts (as
+    :func:`text_features` gives them) must have the same names.  Choosing
+    the best of ``H`` units and reporting its correlation on the same
+    passage favours chance; the test passage does not.
+
+    Returns a dict from the feature's name to a :class:`UnitTest`.
+    """
+    if not isinstance(features_select, dict) or not isinstance(features_test, dict):
+        raise TypeError(f"features must be dicts of name -> array, got {type(features_select).__name__} and "
+                        f"{type(features_test).__name__}")
+    if features_select.keys() != features_test.keys():
+        raise ValueError(f"the two passages must have the same features, got {sorted(features_select)} and "
+                         f"{sorted(features_test)}")
+    hidden_select, hidden_test = np.asarray(hidden_select), np.asarray(hidden_test)
+    if hidden_select.ndim != 2 or hidden_test.ndim != 2 or hidden_select.shape[1] != hidden_test.shape[1]:
+        raise ValueError(f"hidden states must have shapes (T1, H) and (T2, H) with the same H, got "
+                         f"{hidden_select.shape} and {hidden_test.shape}")
+    result = {}
+    for name in features_select:
+        chosen = unit_correlations(hidden_select, features_select[name])
+        unit = int(np.argmax(np.abs(chosen)))
+        tested = unit_correlations(hidden_test, features_test[name])[unit]
+        result[name] = UnitTest(unit, float(chosen[unit]), float(np.sign(chosen[unit]) * tested))
+    return result
+
+
+def unit_probe(kind, model: dict, vocab: Vocabulary, select_text: str, test_text: str) -> dict:
+    """:func:`select_and_test_units` for ``model`` reading the two passages (each from a zero state)."""
+    hidden_select, _ = hidden_states(kind, model, vocab, select_text)
+    hidden_test, _ = hidden_states(kind, model, vocab, test_text)
+    return select_and_test_units(hidden_select, text_features(select_text), hidden_test, text_features(test_text))
 
 # ------------------------------------------------------------------------------ the stored experiment's rows
 
