@@ -410,7 +410,9 @@ def network_rows(splits: LanguageSplits, kind: str, lr: float, seed: int, steps:
     Returns one row per test split: ``model`` (the cell), ``H``, ``lr``,
     ``seed``, ``steps``, ``split``, ``nats``, ``bpc``, ``predictions``,
     ``validation_bpc``, the curves as ``bpc_at_S`` (this split) and
-    ``validation_bpc_at_S`` for every evaluated step ``S``, and ``seconds``.
+    ``validation_bpc_at_S`` for every evaluated step ``S``, ``seconds``, and
+    ``stopped``: True if the loss stopped being finite, in which case the
+    last parameters with a finite loss are scored.
     With ``save_to`` (a path) the trained weights are also written there by
     ``np.savez``.
     """
@@ -434,8 +436,6 @@ def network_rows(splits: LanguageSplits, kind: str, lr: float, seed: int, steps:
     model, history = train(char_model_step(kind), model, stream_chunks(splits.train, N, T), steps,
                            schedule=cosine_schedule(float(lr), steps, final=final), max_norm=max_norm,
                            evaluate=evaluate, eval_every=eval_every)
-    if history.stopped:
-        raise FloatingPointError(history.stopped)
     if save_to is not None:
         np.savez(save_to, **model)
     seconds = round(time.perf_counter() - start, 1)
@@ -446,5 +446,5 @@ def network_rows(splits: LanguageSplits, kind: str, lr: float, seed: int, steps:
         curve |= {f"validation_bpc_at_{step}": float(scores["validation"]) for step, scores in history.evals}
         rows.append(_score_row(nats, model=kind, order=None, H=H, split=split, lr=float(lr), seed=seed,
                                steps=steps, validation_bpc=float(history.evals[-1][1]["validation"]), N=N, T=T,
-                               seconds=seconds, **curve))
+                               seconds=seconds, stopped=history.stopped is not None, **curve))
     return rows
