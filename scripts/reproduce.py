@@ -231,9 +231,11 @@ LANGUAGE_KEYS = ("model", "order", "H", "lr", "steps", "seed", "split")
 LANGUAGE_WEIGHTS = RESULTS / "language_best_network.npz"
 #: --check: n-gram rows agree to this (counting is exact; only the order of a sum may differ) ...
 LANGUAGE_NGRAM_TOLERANCE = 1e-9
-#: ... and a network row within this many bits per character on both splits (a 2000-step float32 run differs by
-#: about 1e-4 bpc between one and two BLAS threads; a real change of the model or the data moves it by far more).
-LANGUAGE_BPC_TOLERANCE = 0.01
+#: ... and a network row within this many bits per character on both splits.  On the machine that made the file
+#: a rerun is bitwise identical, with one BLAS thread or two; elsewhere BLAS may round differently, which perturbs
+#: a float32 training run less than a different seed does, and the three seeds of the checked setting span 0.018
+#: bpc on the unseen play.  A change of the data, the model or the training moves the score by more.
+LANGUAGE_BPC_TOLERANCE = 0.02
 _language = None
 
 
