@@ -199,7 +199,7 @@ def plot_split_comparison(summary: Mapping[str, Mapping], splits: Sequence[str] 
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.6)
-    ax.legend(fontsize=8, loc="lower right", title="test split", title_fontsize=8)
+    ax.legend(fontsize=8, loc="upper right", title="test split", title_fontsize=8)
     return ax
 
 
