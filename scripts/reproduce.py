@@ -45,8 +45,15 @@ from typing import Callable  # noqa: E402
 
 from tqdm import tqdm  # noqa: E402
 
-from lessons_lib.analysis.results import command_line, load_results, provenance, save_results  # noqa: E402
-from lessons_lib.tasks import adding_problem, weather  # noqa: E402
+from lessons_lib.analysis.results import (  # noqa: E402
+    best_setting,
+    command_line,
+    load_results,
+    provenance,
+    save_results,
+    select,
+)
+from lessons_lib.tasks import adding_problem, text_data, weather  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -197,6 +204,103 @@ def weather_agree(stored: list, fresh: list) -> bool:
         abs(old[key(r)] - r["mae_c"]) <= WEATHER_MAE_TOLERANCE for r in fresh)
 
 
+# ---------------------------------------------------------------------------------------- language models
+#
+# Budget (measured on one core of the 2-core AMD EPYC machine, float32, N = 32, T = 64, H = 96): a training step
+# takes about 23 ms for the LSTM, 17 ms for the GRU and 7 ms for the tanh RNN on an idle machine, and about twice
+# as long with the other core busy.  The grid, 3 cells x 4 learning rates x 3 seeds x 2000 steps, costs
+# 4 x 3 x 2000 x 47 ms = 19 min idle; the long run, the best cell at its best rate x 3 seeds x 8000 steps,
+# 3 x 8000 x 23 ms = 9 min if it is the LSTM; the n-grams (2 smoothings x orders 1-7) 10 s; the evaluations
+# (every 500 or 1000 steps, on 129 000 predictions) a few minutes.  About 30 minutes idle, an hour on a busy machine.
+# The grid started with 3 learning rates; 0.04 was added when the LSTM did best at the largest, 0.02.
+
+LANGUAGE_CELLS = ("lstm", "gru", "rnn")
+LANGUAGE_LRS = (3e-3, 1e-2, 2e-2, 4e-2)
+LANGUAGE_SEEDS = (0, 1, 2)
+LANGUAGE_H = 96
+LANGUAGE_STEPS = 2000           # the common budget of the grid: about 4.5 passes over the training text
+LANGUAGE_LONG_STEPS = 8000      # the long run of the best network at its best learning rate
+LANGUAGE_KEYS = ("model", "order", "H", "lr", "steps", "seed", "split")
+#: The trained weights of the long run's seed 0, for chapter 6's samples and hidden units.
+LANGUAGE_WEIGHTS = RESULTS / "language_best_network.npz"
+#: --check: n-gram rows agree to this (counting is exact; only the order of a sum may differ) ...
+LANGUAGE_NGRAM_TOLERANCE = 1e-9
+#: ... and a network row within this many bits per character on both splits.  On the machine that made the file
+#: a rerun is bitwise identical, with one BLAS thread or two; elsewhere BLAS may round differently, which perturbs
+#: a float32 training run less than a different seed does, and the three seeds of the checked setting span 0.018
+#: bpc on the unseen play.  A change of the data, the model or the training moves the score by more.
+LANGUAGE_BPC_TOLERANCE = 0.02
+_language = None
+
+
+def _language_splits():
+    global _language
+    if _language is None:
+        _language = text_data.language_splits()
+    return _language
+
+
+def language_best(rows: list):
+    """The best network and its learning rate: the lowest median *validation* bpc over seeds at the grid budget.
+
+    Validation is the first part of the training plays' held-out tails, apart from both test splits; the
+    test splits play no part in the choice.  Returns ``(cell, lr, {cell: (lr, median validation bpc)})``.
+    """
+    grid = select(rows, steps=LANGUAGE_STEPS, split="unseen-play", model=set(LANGUAGE_CELLS))
+    per_cell = {cell: value for (cell,), value in best_setting(grid, "validation_bpc", by=["model"]).items()}
+    cell = min(per_cell, key=lambda c: (per_cell[c][1], c))
+    return cell, per_cell[cell][0], per_cell
+
+
+def language_pending(rows: list) -> list:
+    """Both n-gram smoothings; the grid of cells, learning rates and seeds; then the long run of the best one."""
+    todo = [{"what": "ngram", "model": m} for m in text_data.NGRAM_MODELS if not select(rows, model=m)]
+    done = {(r["model"], r["lr"], r["seed"], r["steps"]) for r in rows if r["seed"] is not None}
+    grid = [{"what": "network", "cell": c, "lr": lr, "seed": s, "steps": LANGUAGE_STEPS} for c in LANGUAGE_CELLS
+            for lr in LANGUAGE_LRS for s in LANGUAGE_SEEDS if (c, lr, s, LANGUAGE_STEPS) not in done]
+    todo += grid
+    if todo:
+        return todo
+    cell, lr, _ = language_best(rows)
+    return [{"what": "network", "cell": cell, "lr": lr, "seed": s, "steps": LANGUAGE_LONG_STEPS}
+            for s in LANGUAGE_SEEDS if (cell, lr, s, LANGUAGE_LONG_STEPS) not in done]
+
+
+def language_run(what: str, model: str | None = None, cell: str | None = None, lr: float | None = None,
+                 seed: int | None = None, steps: int | None = None, save: bool = True) -> list:
+    if what == "ngram":
+        return text_data.ngram_rows(_language_splits(), model)
+    long = steps == LANGUAGE_LONG_STEPS
+    return text_data.network_rows(_language_splits(), cell, lr, seed, steps, H=LANGUAGE_H,
+                                  eval_every=1000 if long else 500,
+                                  save_to=LANGUAGE_WEIGHTS if long and seed == 0 and save else None)
+
+
+def language_check(rows: list) -> list:
+    """Every n-gram row (10 s), and the cheapest network run of the grid: the tanh RNN, lr 0.01, seed 0 (15 s)."""
+    return [{"what": "ngram", "model": m} for m in text_data.NGRAM_MODELS] + [
+        {"what": "network", "cell": "rnn", "lr": 1e-2, "seed": 0, "steps": LANGUAGE_STEPS, "save": False}]
+
+
+def language_stored(rows: list, settings: dict) -> list:
+    if settings["what"] == "ngram":
+        return select(rows, model=settings["model"])
+    return select(rows, model=settings["cell"], lr=settings["lr"], seed=settings["seed"], steps=settings["steps"])
+
+
+def language_agree(stored: list, fresh: list) -> bool:
+    """The same rows, counting the same predictions, with bpc within the tolerance of their kind."""
+    key = lambda r: (r["model"], r["order"], r["split"])  # noqa: E731
+    old = {key(r): r for r in stored}
+    if old.keys() != {key(r) for r in fresh}:
+        return False
+    for r in fresh:
+        tolerance = LANGUAGE_NGRAM_TOLERANCE if r["order"] is not None else LANGUAGE_BPC_TOLERANCE
+        if old[key(r)]["predictions"] != r["predictions"] or abs(old[key(r)]["bpc"] - r["bpc"]) > tolerance:
+            return False
+    return True
+
+
 EXPERIMENTS = {
     "adding": Experiment(
         "adding",
@@ -208,6 +312,11 @@ EXPERIMENTS = {
         "JFK temperature 1-24 h ahead: baselines, linear models (24, 48, 72 h), RNN/GRU/LSTM (72 h) x 3 lrs x 3 seeds",
         ("model", "window_hours", "lr", "seed", "horizon_hours"), weather_pending, weather_run, weather_check,
         weather_stored, weather_agree),
+    "language": Experiment(
+        "language",
+        "Shakespeare, both splits: n-grams (Witten-Bell, Kneser-Ney; orders 1-7); LSTM/GRU/RNN (H = 96) x 4 lrs x"
+        " 3 seeds x 2000 steps; the best at its best lr x 3 seeds x 8000 steps",
+        LANGUAGE_KEYS, language_pending, language_run, language_check, language_stored, language_agree),
 }
 
 

@@ -105,3 +105,25 @@ def test_eval_histories_plot_each_evaluation():
     assert ax.get_lines()[0].get_xydata().tolist() == [[2, 3.0], [4, 2.5]] and ax.get_ylabel() == "bits"
     with pytest.raises(ValueError, match="no evaluations"):
         result_plots.plot_eval_histories({"x": h._replace(evals=[])}, "bpc")
+
+
+def test_split_comparison_draws_the_median_and_the_seed_range_of_each_split():
+    from lessons_lib.analysis.results import Spread
+
+    summary = {"LSTM": {"unseen-play": Spread(2.4, 2.3, 2.5, 3), "same-plays": Spread(2.1, 2.0, 2.2, 3)},
+               "5-gram": {"unseen-play": Spread(2.6, 2.6, 2.6, 1), "same-plays": Spread(2.0, 2.0, 2.0, 1)}}
+    ax = result_plots.plot_split_comparison(summary)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["5-gram", "LSTM"]    # the best on the first split on top
+    lines = [line for line in ax.get_lines() if line.get_marker() in ("o", "s")]     # the medians, not the caps
+    medians = sorted(np.round(np.concatenate([line.get_xdata() for line in lines]), 3).tolist())
+    assert medians == [2.0, 2.1, 2.4, 2.6]
+    with pytest.raises(ValueError, match="lacks the splits"):
+        result_plots.plot_split_comparison({"LSTM": {"unseen-play": Spread(2.4, 2.3, 2.5, 3)}})
+
+
+def test_curves_with_spread_draw_a_median_line_and_a_band():
+    ax = result_plots.plot_curves_with_spread({"LSTM": ([1, 2], [3.0, 2.0], [2.9, 1.9], [3.1, 2.2])},
+                                              baselines={"5-gram": 2.5})
+    assert ax.get_lines()[0].get_ydata().tolist() == [3.0, 2.0] and len(ax.collections) == 1
+    with pytest.raises(ValueError, match="steps, median, lowest, highest"):
+        result_plots.plot_curves_with_spread({"LSTM": ([1, 2], [3.0, 2.0])})

@@ -127,6 +127,8 @@ REQUIRED_ROW_KEYS = {
     "adding": {"cell", "variant", "T", "lr", "seed", "steps", "forget_bias", "test_mse", "test_nmse", "test_accuracy",
                "solved", "seconds"},
     "weather": {"model", "window_hours", "seed", "lr", "horizon_hours", "mae_c", "validation_mae_c"},
+    "language": {"model", "order", "H", "split", "bpc", "nats", "predictions", "lr", "seed", "steps",
+                 "validation_bpc"},
 }
 
 

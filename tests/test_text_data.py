@@ -6,10 +6,18 @@ import numpy as np
 import pytest
 
 from lessons_lib import rel_error
+from lessons_lib.models.char_model import (
+    Chunk,
+    Vocabulary,
+    char_model_forward,
+    char_model_loss,
+    char_model_step,
+    generate,
+    init_char_model,
+)
 from lessons_lib.tasks import text_data as td
-from lessons_lib.models.char_model import Chunk, Vocabulary, char_model_forward, char_model_loss, char_model_step, generate, init_char_model
-from lessons_lib.training.losses import cross_entropy_per_token
 from lessons_lib.training.loop import train
+from lessons_lib.training.losses import cross_entropy_per_token
 
 PLAY = """# A Play
 
@@ -103,15 +111,124 @@ def test_training_with_tbptt_learns_a_periodic_text_and_evaluation_agrees():
     assert generate("gru", model, vocab, "ab", 6) == "abcdabcd"
 
 
-def test_evaluate_text_scores_every_character_of_each_stream_once(rng):
+def _direct_losses(kind, model, ids):
+    """Per-prediction nats of one pass over the whole text from a zero state: the definition."""
+    out, _ = char_model_forward(kind, model, ids[None, :-1])
+    return cross_entropy_per_token(out.scores, ids[None, 1:])[0]
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_prediction_losses_score_every_prediction_once_remainders_included(kind, rng):
     V = 6
-    model = init_char_model("lstm", V, 3, rng)
-    ids = rng.integers(0, V, 4 * 9 + 1)
-    nats = td.evaluate_text("lstm", model, ids, N=4, T=3)
-    L = (len(ids) - 1) // 4
-    out, _ = char_model_forward("lstm", model, ids[:4 * L].reshape(4, L))
-    expected = cross_entropy_per_token(out.scores, ids[1:4 * L + 1].reshape(4, L)).mean()
-    assert nats == pytest.approx(expected, rel=1e-12)
+    model = init_char_model(kind, V, 4, rng)
+    ids = rng.integers(0, V, 4 * 9 + 3)          # 38 predictions: neither N = 4 nor T = 5 divides them
+    direct = _direct_losses(kind, model, ids)
+    whole = td.prediction_losses(kind, model, ids, N=4, T=5, warmup=len(ids))   # every stream reads from 0
+    assert whole.shape == (len(ids) - 1,) and np.max(np.abs(whole - direct)) < 1e-12
+    assert td.evaluate_text(kind, model, ids, N=4, T=5, warmup=len(ids)) == pytest.approx(direct.mean(), rel=1e-12)
+    # without a warm-up each of the 4 segments (10, 10, 9, 9 predictions) starts from a zero state
+    cold = td.prediction_losses(kind, model, ids, N=4, T=5, warmup=0)
+    starts = [0, 10, 20, 29, 38]
+    pieces = [_direct_losses(kind, model, ids[a:b + 1]) for a, b in zip(starts, starts[1:])]
+    assert np.max(np.abs(cold - np.concatenate(pieces))) < 1e-12
+    assert np.max(np.abs(cold[:10] - direct[:10])) < 1e-12 and np.max(np.abs(cold - direct)) > 1e-6
+    # a warm-up of 3 characters: each segment's first prediction sees the 3 characters before it
+    warm = td.prediction_losses(kind, model, ids, N=4, T=5, warmup=3)
+    expected = np.concatenate([pieces[0]] + [_direct_losses(kind, model, ids[a - 3:b + 1])[3:]
+                                             for a, b in zip(starts[1:], starts[2:])])
+    assert np.max(np.abs(warm - expected)) < 1e-12
+
+
+def test_networks_and_ngrams_count_the_same_predictions(rng):
+    from lessons_lib.models import ngram
+
+    V = 5
+    ids = rng.integers(0, V, 1001)
+    model = init_char_model("gru", V, 3, rng)
+    counts = ngram.fit_ngram(ids, V, 3)
+    assert td.prediction_losses("gru", model, ids).shape == ngram.ngram_probabilities(counts, ids).shape == (1000,)
+    assert td.prediction_losses("gru", model, ids[:3], N=16).shape == (2,)     # more streams than predictions
+
+
+def test_prediction_losses_reject_bad_input(rng):
+    model = init_char_model("rnn", 4, 3, rng)
+    with pytest.raises(TypeError, match="integer character indices"):
+        td.prediction_losses("rnn", model, np.zeros(5))
+    with pytest.raises(ValueError, match="at least 2 characters"):
+        td.prediction_losses("rnn", model, np.array([1]))
+    with pytest.raises(ValueError, match="N must be an int >= 1, got 0"):
+        td.prediction_losses("rnn", model, np.arange(4), N=0)
+    with pytest.raises(TypeError, match="warmup must be an int, got float"):
+        td.prediction_losses("rnn", model, np.arange(4), warmup=2.0)
+
+
+def test_the_splits_hold_out_each_training_plays_tail_and_the_start_of_macbeth():
+    splits = td.language_splits()
+    text = splits.vocab.decode
+    assert splits.vocab == Vocabulary.from_text(td.load_shakespeare() + td.load_shakespeare(td.HELD_OUT_PLAY))
+    assert len(splits.unseen_play) == td.UNSEEN_PREDICTIONS + 1
+    assert text(splits.unseen_play) == td.load_shakespeare(td.HELD_OUT_PLAY)[:td.UNSEEN_PREDICTIONS + 1]
+    total = len(td.load_shakespeare())
+    parts = len(splits.train) + len(splits.validation) + len(splits.same_plays)
+    joins = len(td.TRAIN_PLAYS) - 1                          # each of the three texts joins 7 parts with newlines
+    assert parts == sum(len(td.load_shakespeare(p)) - 2 for p in td.TRAIN_PLAYS) + 3 * joins
+    assert 0.08 < (len(splits.validation) + len(splits.same_plays)) / total < 0.11
+    assert 0.25 < len(splits.validation) / (len(splits.validation) + len(splits.same_plays)) < 0.35
+    for play in td.TRAIN_PLAYS:
+        head, val, test = td.split_play(td.load_shakespeare(play))
+        assert head + "\n" + val + "\n" + test == td.load_shakespeare(play)   # only the blank lines go
+        assert val.split("\n")[0].endswith(":") and test.split("\n")[0].endswith(":")   # a speaker's name
+        assert val in text(splits.validation) and test in text(splits.same_plays) and test not in text(splits.train)
+    assert np.array_equal(splits.test("same-plays"), splits.same_plays)
+    with pytest.raises(ValueError, match="split must be one of"):
+        splits.test("validation")
+    with pytest.raises(ValueError, match="tail must be a fraction"):
+        td.split_play("A:\nx\n", tail=1.5)
+    with pytest.raises(ValueError, match="no speech starts"):
+        td.split_play("A:\nno blank line here\n")
+    with pytest.raises(ValueError, match="unseen_predictions must be below"):
+        td.language_splits(unseen_predictions=10 ** 7)
+
+
+def test_ngram_and_network_rows_score_the_same_predictions_on_both_splits():
+    splits = td.language_splits()
+    ngram_rows = td.ngram_rows(splits, "ngram-kn", orders=[2])
+    net_rows = td.network_rows(splits, "rnn", 0.01, 0, 2, H=4, eval_every=1)
+    for rows in (ngram_rows, net_rows):
+        assert [r["split"] for r in rows] == list(td.SPLITS)
+        assert [r["predictions"] for r in rows] == [len(splits.test(s)) - 1 for s in td.SPLITS]
+        assert all(r["bpc"] == pytest.approx(r["nats"] / np.log(2)) for r in rows)
+    assert net_rows[0]["bpc_at_2"] == pytest.approx(net_rows[0]["bpc"]) and "validation_bpc_at_1" in net_rows[1]
+    with pytest.raises(ValueError, match="model must be one of"):
+        td.ngram_rows(splits, "ngram-xx")
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        td.network_rows(splits, "rnn", -1.0, 0, 2)
+
+
+def test_units_chosen_on_one_passage_are_tested_on_another(rng):
+    T, H = 300, 5
+    feature_a, feature_b = rng.standard_normal(T), rng.standard_normal(T)
+    hidden_a, hidden_b = rng.standard_normal((T, H)), rng.standard_normal((T, H))
+    hidden_a[:, 1] = -feature_a + 0.1 * hidden_a[:, 1]       # unit 1 tracks the feature, with a negative sign,
+    hidden_b[:, 1] = -feature_b + 0.1 * hidden_b[:, 1]       # on both passages
+    hidden_a[:, 3] = feature_a * 0.2 + hidden_a[:, 3]        # unit 3 only by chance, on the first passage
+    result = td.select_and_test_units(hidden_a, {"f": feature_a, "g": hidden_a[:, 3]},
+                                      hidden_b, {"f": feature_b, "g": rng.standard_normal(T)})
+    assert result["f"].unit == 1 and result["f"].selection < -0.99 and result["f"].test > 0.99
+    assert result["g"].unit == 3 and result["g"].selection > 0.99 and abs(result["g"].test) < 0.2
+    with pytest.raises(ValueError, match="same features"):
+        td.select_and_test_units(hidden_a, {"f": feature_a}, hidden_b, {"g": feature_b})
+    with pytest.raises(ValueError, match="same H"):
+        td.select_and_test_units(hidden_a, {"f": feature_a}, hidden_b[:, :2], {"f": feature_b})
+    with pytest.raises(TypeError, match="dicts"):
+        td.select_and_test_units(hidden_a, [feature_a], hidden_b, {"f": feature_b})
+
+
+def test_unit_probe_runs_the_model_on_both_passages():
+    vocab = Vocabulary.from_text("KING:\nNo, no, my lord.\n\nFOOL:\nYes.\n")
+    model = init_char_model("lstm", vocab.size, 6, np.random.default_rng(0))
+    probe = td.unit_probe("lstm", model, vocab, "KING:\nNo, no, my lord.\n", "FOOL:\nYes, no.\n")
+    assert set(probe) == set(td.text_features("ab")) and all(0 <= p.unit < 6 for p in probe.values())
 
 
 def test_low_temperature_sampling_approaches_greedy_decoding():

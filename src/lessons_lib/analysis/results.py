@@ -294,3 +294,84 @@ def format_limits(best: Mapping, labels: Mapping | None = None) -> str:
         longest = "none" if limit.T is None else str(limit.T)
         lines.append(f"{names[k]:<{width}}{lr:>8g}{longest:>18}{seeds:>7}{failed:>11}{limit.nmse:>13.3f}")
     return "\n".join(lines)
+
+
+#: The two test splits of the language experiment, and the model names of its rows.
+LANGUAGE_SPLITS = ("unseen-play", "same-plays")
+NGRAM_NAMES = {"ngram-wb": "Witten-Bell", "ngram-kn": "Kneser-Ney"}
+NETWORK_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+
+
+def language_comparison(rows) -> tuple[dict, str]:
+    """Summarise the stored language experiment (``results/language.json``): every model at its best setting.
+
+    The choices use the *validation* text only (the first part of the
+    training plays' held-out tails), never a test split:
+
+    - each n-gram smoothing at the order with the lowest validation bpc;
+    - each network, at each step budget it ran, at the learning rate with
+      the lowest median validation bpc over its seeds
+      (:func:`best_setting`).
+
+    Returns
+    -------
+    summary : dict
+        ``label -> {"model", "order", "lr", "steps", "unseen-play": Spread, "same-plays": Spread,
+        "validation": Spread}``, labels such as ``"Kneser-Ney 6-gram"`` and
+        ``"LSTM, 2000 steps"``; a :class:`Spread` gives the median, lowest
+        and highest bpc over seeds (one value for an n-gram).
+    text : str
+        The same as a table, "median [lowest - highest]" where there are seeds.
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("rows must hold the language experiment's rows, got none")
+    summary = {}
+    for model, name in NGRAM_NAMES.items():
+        runs = select(rows, model=model)
+        if not runs:
+            continue
+        order = min({r["order"] for r in runs}, key=lambda k: (select(runs, order=k)[0]["validation_bpc"], k))
+        best = {r["split"]: r for r in select(runs, order=order)}
+        entry = {"model": model, "order": order, "lr": None, "steps": None}
+        for split in LANGUAGE_SPLITS:
+            entry[split] = Spread(best[split]["bpc"], best[split]["bpc"], best[split]["bpc"], 1)
+        v = best[LANGUAGE_SPLITS[0]]["validation_bpc"]
+        entry["validation"] = Spread(v, v, v, 1)
+        summary[f"{name} {order}-gram"] = entry
+    for model, name in NETWORK_NAMES.items():
+        for steps in sorted({r["steps"] for r in select(rows, model=model)}):
+            runs = select(rows, model=model, steps=steps)
+            first = select(runs, split=LANGUAGE_SPLITS[0])       # validation bpc is per run: one row each
+            (lr, _), = best_setting(first, "validation_bpc", by=["model"]).values()
+            entry = {"model": model, "order": None, "lr": lr, "steps": steps}
+            for split in LANGUAGE_SPLITS:
+                (entry[split],) = spread(select(runs, lr=lr, split=split), "bpc", by=["model"]).values()
+            (entry["validation"],) = spread(select(first, lr=lr), "validation_bpc", by=["model"]).values()
+            summary[f"{name}, {steps} steps"] = entry
+
+    def cell(s):
+        return f"{s.median:.3f}" if s.n == 1 else f"{s.median:.3f} [{s.low:.3f}-{s.high:.3f}]"
+
+    width = max(len(label) for label in summary) + 2
+    lines = [f"{'model':<{width}}{'lr':>7}  {'validation':>22}{'unseen play':>22}{'same plays':>22}   (bpc)"]
+    for label, e in summary.items():
+        lr = "" if e["lr"] is None else f"{e['lr']:g}"
+        lines.append(f"{label:<{width}}{lr:>7}  {cell(e['validation']):>22}{cell(e['unseen-play']):>22}"
+                     f"{cell(e['same-plays']):>22}")
+    return summary, "\n".join(lines)
+
+
+def language_curves(rows, model: str, lr: float, steps: int, split: str, prefix: str = "bpc_at_") -> tuple:
+    """The evaluation curve of one network setting over its seeds: ``(steps, median, lowest, highest)`` arrays.
+
+    The curves are the row keys ``bpc_at_S`` (or ``validation_bpc_at_S``
+    with ``prefix="validation_bpc_at_"``) of the rows of ``model`` at
+    learning rate ``lr`` and budget ``steps`` on the test ``split``.
+    """
+    runs = select(rows, model=model, lr=lr, steps=steps, split=split)
+    if not runs:
+        raise ValueError(f"no stored runs of model={model!r}, lr={lr!r}, steps={steps!r}, split={split!r}")
+    at = sorted({int(k[len(prefix):]) for r in runs for k in r if k.startswith(prefix)})
+    values = np.array([[r[f"{prefix}{s}"] for s in at] for r in runs])     # (seeds, evaluations)
+    return np.array(at), np.median(values, axis=0), values.min(axis=0), values.max(axis=0)

@@ -227,3 +227,61 @@ def _rectangle(corner, width, height):
     from matplotlib.patches import Rectangle
 
     return Rectangle(corner, width, height, fill=False, edgecolor=OKABE_ITO["vermillion"], linewidth=2.0)
+
+
+def plot_split_comparison(summary: Mapping[str, Mapping], splits: Sequence[str] = ("unseen-play", "same-plays"),
+                          ax=None, xlabel: str = "bits per character (lower is better)"):
+    """Each model's score on several test splits: a marker at the median, a bar from the lowest to the highest seed.
+
+    ``summary`` maps a label to a dict with a :class:`~lessons_lib.analysis.results.Spread`
+    per split (as :func:`lessons_lib.analysis.results.language_comparison` gives it).
+    The best model on the first split is at the top.
+    """
+    if not summary:
+        raise ValueError("summary must hold at least one model")
+    for label, entry in summary.items():
+        missing = [s for s in splits if s not in entry]
+        if missing:
+            raise ValueError(f"summary[{label!r}] lacks the splits {missing}")
+    ax = new_axes(ax, (6.4, 0.5 * len(summary) + 1.2))
+    labels = sorted(summary, key=lambda k: -summary[k][splits[0]].median)
+    looks = [{"color": OKABE_ITO["blue"], "marker": "o"}, {"color": OKABE_ITO["vermillion"], "marker": "s"},
+             {"color": OKABE_ITO["green"], "marker": "^"}]
+    offsets = np.linspace(0.15, -0.15, len(splits)) if len(splits) > 1 else [0.0]
+    for k, split in enumerate(splits):
+        y = np.arange(len(labels)) + offsets[k]
+        med = np.array([summary[label][split].median for label in labels])
+        low = np.array([summary[label][split].low for label in labels])
+        high = np.array([summary[label][split].high for label in labels])
+        ax.errorbar(med, y, xerr=[med - low, high - med], linestyle="none", capsize=3, markersize=6,
+                    markerfacecolor="white" if k else looks[k % 3]["color"], label=split.replace("-", " "),
+                    **looks[k % 3])
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", color="#DDDDDD", linewidth=0.6)
+    ax.legend(fontsize=8, loc="upper right", title="test split", title_fontsize=8)
+    return ax
+
+
+def plot_curves_with_spread(curves: Mapping[str, tuple], ax=None, baselines: Mapping[str, float] | None = None,
+                            ylabel: str = "bits per character", xlabel: str = "training step"):
+    """Curves over seeds: the median as a line, the range from the lowest to the highest seed as a band.
+
+    ``curves`` maps a label to ``(steps, median, lowest, highest)`` arrays, as
+    :func:`lessons_lib.analysis.results.language_curves` gives them.
+    """
+    if not curves:
+        raise ValueError("curves must hold at least one curve")
+    ax = new_axes(ax, (6.6, 3.6))
+    for k, (label, curve) in enumerate(curves.items()):
+        if len(curve) != 4:
+            raise ValueError(f"curves[{label!r}] must be (steps, median, lowest, highest), got {len(curve)} arrays")
+        steps, med, low, high = (np.asarray(a, dtype=np.float64) for a in curve)
+        s = style(label, k)
+        ax.fill_between(steps, low, high, color=s["color"], alpha=0.2, linewidth=0)
+        ax.plot(steps, med, label=label, markersize=5, linewidth=1.6, **s)
+    _baseline_lines(ax, baselines)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, loc="upper right")
+    return ax
