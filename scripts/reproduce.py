@@ -129,8 +129,14 @@ def adding_pending(rows: list) -> list:
 
 
 def adding_check(rows: list) -> list:
-    """Cheap stored settings: T = 10, seed 0, the large rate and the LSTM's smallest, and one of the le2015 grid."""
-    wanted = [("gru", None, 10, 0.02, "first-half"), ("rnn", None, 10, 0.02, "first-half"),
+    """Cheap stored settings (T = 10, seed 0) whose training is stable, and one of the le2015 grid.
+
+    The tanh RNN at the larger rates is left out: its training is unstable, so
+    the rounding of another CPU moves its final error by more than any fair
+    tolerance (at lr 0.02, NMSE 0.042 stored, 0.089 re-run on another machine
+    of the same kind), and a check there could not tell a bug from rounding.
+    """
+    wanted = [("gru", None, 10, 0.02, "first-half"), ("rnn", None, 10, 0.003, "first-half"),
               ("lstm", 1.0, 10, 0.001, "first-half"), ("gru", None, 10, 0.02, "le2015")]
     return [{k: r[k] for k in ADDING_KEYS} | {"steps": r["steps"]} for r in rows
             if (r["cell"], r["forget_bias"], r["T"], r["lr"], r["variant"]) in wanted and r["seed"] == 0]
