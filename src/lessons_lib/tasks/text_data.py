@@ -97,9 +97,9 @@ def load_shakespeare(plays=TRAIN_PLAYS) -> str:
     return "\n".join(gzip.decompress(available[p].read_bytes()).decode("utf-8") for p in plays)
 
 
-#: Split B: the last ``SAME_PLAYS_TAIL`` of every training play is held out; the first ``VALIDATION_SHARE`` of
-#: that tail is the validation text, the rest the same-plays test text.  Split A: the first ``UNSEEN_PREDICTIONS``
-#: predictions of the held-out play.
+#: For split B the last ``SAME_PLAYS_TAIL`` of every training play is held out; the first ``VALIDATION_SHARE`` of
+#: that tail is the validation text, the rest the same-plays test text.  Split A is the first
+#: ``UNSEEN_PREDICTIONS`` predictions of the held-out play.
 SAME_PLAYS_TAIL = 0.1
 VALIDATION_SHARE = 0.3
 UNSEEN_PREDICTIONS = 30_000
@@ -116,9 +116,9 @@ class LanguageSplits(NamedTuple):
 
     vocab: Vocabulary        #: the characters of all eight plays, in order of first appearance
     train: np.ndarray        #: every training play without its tail, one after another
-    validation: np.ndarray   #: the first part of every tail: for choosing learning rates and orders
-    same_plays: np.ndarray   #: split B, "same-plays": the rest of every tail
-    unseen_play: np.ndarray  #: split A, "unseen-play": the first predictions of the held-out play
+    validation: np.ndarray   #: the first part of every tail, for choosing learning rates and orders
+    same_plays: np.ndarray   #: split B ("same-plays"), the rest of every tail
+    unseen_play: np.ndarray  #: split A ("unseen-play"), the first predictions of the held-out play
 
     def test(self, split: str) -> np.ndarray:
         """The ids of the test split named ``split`` (one of :data:`SPLITS`)."""
@@ -166,7 +166,7 @@ def language_splits(tail: float = SAME_PLAYS_TAIL, validation: float = VALIDATIO
     - **same_plays** (split B): the rest of every tail, as tiny Shakespeare
       holds out the end of its text: same plays, same speakers, unseen lines;
     - **unseen_play** (split A): the first ``unseen_predictions`` predictions
-      (``unseen_predictions + 1`` characters) of :data:`HELD_OUT_PLAY`, which
+      (``unseen_predictions + 1`` characters) of ``HELD_OUT_PLAY``, which
       no model reads in training.
 
     The vocabulary is that of all eight plays, so it does not depend on the
