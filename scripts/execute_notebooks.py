@@ -77,6 +77,18 @@ def coalesce_streams(outputs: list) -> list:
     return merged
 
 
+def drop_unused_widget_state(nb) -> None:
+    """Remove the saved widget state when no output shows a widget (a progress bar that never displayed).
+
+    The rendered page would load the widget manager for nothing, and the browser
+    test waits for a widget that never comes.
+    """
+    views = any("application/vnd.jupyter.widget-view+json" in out.get("data", {})
+                for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", []))
+    if not views:
+        nb.metadata.pop("widgets", None)
+
+
 def execute(notebook: pathlib.Path, markdown: pathlib.Path) -> float:
     """Run the notebook on a fresh kernel and save it; return the seconds it took."""
     nb = nbformat.read(notebook, as_version=4)
@@ -87,6 +99,7 @@ def execute(notebook: pathlib.Path, markdown: pathlib.Path) -> float:
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = coalesce_streams(cell.outputs)
+    drop_unused_widget_state(nb)
     nbformat.write(nb, notebook)
     # The Markdown holds no outputs, so it did not change; keep it no newer than the notebook,
     # so that the next --sync does not mistake it for an edit.
