@@ -59,15 +59,6 @@ def test_a_gru_learns_short_sequences_deterministically():
     assert result["mse"] < ap.one_value_baseline()[0] / 4 and result["accuracy"] > 0.5
 
 
-def test_length_sweep_returns_one_row_per_run_and_the_table_counts_successes():
-    rows = ap.length_sweep({"RNN": ("rnn", {}), "LSTM": ("lstm", {"forget_bias": 1.0})}, [4, 6], [0, 1], steps=3, H=4, N=8)
-    assert len(rows) == 8 and {r["model"] for r in rows} == {"RNN", "LSTM"}
-    assert all(set(r) >= {"kind", "T", "seed", "mse", "accuracy", "loss", "stopped", "history"} for r in rows)
-    extra = [{"model": "RNN", "T": 4, "nmse": 0.049, "accuracy": 0.1}, {"model": "RNN", "T": 4, "nmse": 0.05}]
-    table = ap.success_table(rows + extra)      # the verdict is the NMSE, whatever the accuracy says
-    assert table[("RNN", 4)] == (1, 4) and table[("LSTM", 6)] == (0, 2)
-
-
 def test_run_adding_with_history_is_run_adding_and_its_history():
     row, history = ap.run_adding_with_history("gru", 6, 0.03, 0, 40, H=4, N=8, eval_every=20, stop_nmse=None)
     again = ap.run_adding("gru", 6, 0.03, 0, 40, H=4, N=8, eval_every=20, stop_nmse=None)
@@ -86,14 +77,6 @@ def test_a_rerun_agrees_only_with_the_same_verdict_and_a_close_error():
 def test_test_batch_is_fixed_and_independent_of_training_seeds():
     assert np.array_equal(ap.test_batch(8, N=5).x, ap.test_batch(8, N=5).x)
     assert not np.array_equal(ap.test_batch(8, N=5).x, ap.make_adding_batch(np.random.default_rng(0), 5, 8, np.float32).x)
-
-
-def test_format_sweep_lays_out_models_by_length():
-    rows = [{"model": "GRU", "T": 10, "accuracy": 0.996, "mse": 1.23e-4}, {"model": "GRU", "T": 20, "accuracy": 0.5, "mse": 0.04},
-            {"model": "RNN", "T": 10, "accuracy": 0.1, "mse": 0.0417}, {"model": "RNN", "T": 20, "accuracy": 0.2, "mse": 0.05}]
-    assert ap.format_sweep(rows).splitlines() == [
-        "model    T = 10    T = 20", "GRU        1.00      0.50", "RNN        0.10      0.20"]
-    assert "0.00012" in ap.format_sweep(rows, "mse")
 
 
 def test_le2015_variant_has_one_mark_per_half_and_the_plain_sum_as_target():

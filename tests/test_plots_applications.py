@@ -34,18 +34,6 @@ def test_loss_histories_are_smoothed_and_baselines_labelled():
         result_plots.plot_loss_histories({})
 
 
-def test_length_sweep_plots_every_run_and_the_median():
-    rows = [{"model": m, "T": T, "seed": s, "mse": 0.01 * (s + 1) * T, "accuracy": 0.5}
-            for m in ("RNN", "LSTM") for T in (10, 20) for s in (0, 1)]
-    ax = result_plots.plot_length_sweep(rows, "mse", baselines={"predict 0.5": 1 / 24})
-    assert len(ax.collections) == 2 and sum(len(c.get_offsets()) for c in ax.collections) == 8
-    medians = [line for line in ax.get_lines() if line.get_label() == "LSTM"][0].get_ydata()
-    assert np.allclose(medians, [0.15, 0.3]) and ax.get_yscale() == "log"
-    assert result_plots.plot_length_sweep(rows, "accuracy").get_ylim()[1] > 1
-    with pytest.raises(ValueError, match="metric"):
-        result_plots.plot_length_sweep(rows, "loss")
-
-
 def test_bits_per_character_bars_are_sorted_and_labelled():
     ax = result_plots.plot_bits_per_character({"5-gram": 2.7, "LSTM": 2.6, "unigram": 4.8}, highlight=["LSTM"])
     assert [t.get_text() for t in ax.get_yticklabels()] == ["unigram", "5-gram", "LSTM"]
@@ -127,3 +115,37 @@ def test_curves_with_spread_draw_a_median_line_and_a_band():
     assert ax.get_lines()[0].get_ydata().tolist() == [3.0, 2.0] and len(ax.collections) == 1
     with pytest.raises(ValueError, match="steps, median, lowest, highest"):
         result_plots.plot_curves_with_spread({"LSTM": ([1, 2], [3.0, 2.0])})
+
+
+def _grid_rows():
+    rows = []
+    for lr, verdicts in ((0.001, {10: [1, 1, 0], 20: [0, 0, 0]}), (0.01, {10: [1, 1, 1]})):
+        for T, seeds in verdicts.items():
+            rows += [{"cell": "gru", "forget_bias": None, "lr": lr, "T": T, "solved": bool(v),
+                      "test_nmse": 0.01 if v else 1.0} for v in seeds]
+    return rows
+
+
+def test_the_solved_grid_writes_each_square_and_leaves_unrun_ones_blank():
+    ax = result_plots.plot_solved_grid(_grid_rows(), lengths=[10, 20, 50], lrs=[0.001, 0.01], best=0.01)
+    texts = sorted(t.get_text() for t in ax.texts)
+    assert texts == ["0/3\n1", "2/3\n0.01", "3/3\n0.01"]          # three squares were run, three are blank
+    image = ax.images[0].get_array()
+    assert image.mask.sum() == 3 and image[0, 0] == pytest.approx(2 / 3) and image[1, 0] == 1.0
+    assert len(ax.patches) == 1                                    # the outline of the best rate
+    with pytest.raises(KeyError, match="test_nmse"):
+        result_plots.plot_solved_grid([{"lr": 0.1, "T": 10, "solved": True}])
+    plt.close(ax.figure)
+
+
+def test_the_solved_grids_draw_one_panel_per_model_in_order():
+    from lessons_lib.analysis.results import length_limits
+
+    rows = _grid_rows()
+    rows += [r | {"cell": "rnn"} for r in rows]
+    _, best = length_limits(rows)
+    fig = result_plots.plot_solved_grids(rows, {("rnn", None): "RNN", ("gru", None): "GRU"}, best)
+    assert [ax.get_title() for ax in fig.axes] == ["RNN", "GRU"] and fig.axes[1].get_ylabel() == ""
+    with pytest.raises(KeyError, match="lstm"):
+        result_plots.plot_solved_grids(rows, {("lstm", 1.0): "LSTM"}, best)
+    plt.close(fig)

@@ -109,45 +109,6 @@ def plot_eval_histories(histories: Mapping, metric: str, ax=None, baselines: Map
     return ax
 
 
-def plot_length_sweep(rows: Sequence[Mapping], metric: str = "mse", ax=None,
-                      baselines: Mapping[str, float] | None = None):
-    """Test error or accuracy of each model against the sequence length, one marker per run.
-
-    ``rows`` as :func:`lessons_lib.tasks.adding_problem.length_sweep` returns them.
-    A line joins each model's median over seeds.
-    """
-    if metric not in ("mse", "accuracy"):
-        raise ValueError(f"metric must be 'mse' or 'accuracy', got {metric!r}")
-    if not rows:
-        raise ValueError("rows must hold at least one run")
-    ax = new_axes(ax, (6.0, 3.6))
-    models = list(dict.fromkeys(r["model"] for r in rows))
-    lengths = sorted({r["T"] for r in rows})
-    offsets = np.linspace(-0.06, 0.06, len(models)) if len(models) > 1 else [0.0]
-    for k, label in enumerate(models):
-        s = style(label, k)
-        runs = [r for r in rows if r["model"] == label]
-        xs = np.array([r["T"] for r in runs], dtype=float) * 2 ** offsets[k]   # a small shift so markers do not hide each other
-        ax.scatter(xs, [r[metric] for r in runs], color=s["color"], marker=s["marker"], s=28, alpha=0.75, zorder=3)
-        Ts = [T for T in lengths if any(r["T"] == T for r in runs)]
-        med = [np.median([r[metric] for r in runs if r["T"] == T]) for T in Ts]
-        ax.plot(np.array(Ts, dtype=float) * 2 ** offsets[k], med, color=s["color"], linestyle=s["linestyle"],
-                marker=s["marker"], markersize=6, markerfacecolor="white", linewidth=1.6, label=label, zorder=2)
-    _baseline_lines(ax, baselines)
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(lengths, [str(T) for T in lengths])
-    ax.minorticks_off()
-    ax.set_xlabel("sequence length $T$ (steps)")
-    if metric == "mse":
-        ax.set_yscale("log")
-        ax.set_ylabel("test mean squared error")
-    else:
-        ax.set_ylim(-0.03, 1.03)
-        ax.set_ylabel("test accuracy (|error| < 0.04)")
-    ax.legend(fontsize=8, loc="best")
-    return ax
-
-
 def plot_bits_per_character(results: Mapping[str, float], ax=None, highlight: Sequence[str] = ()):
     """Horizontal bars of bits per character on held-out text, best at the top, each labelled with its value."""
     if not results:
@@ -190,7 +151,6 @@ def plot_solved_grid(rows: Sequence[Mapping], ax=None, lengths: Sequence[int] | 
     lrs = sorted({r["lr"] for r in rows}) if lrs is None else list(lrs)
     ax = new_axes(ax, (0.7 * len(lengths) + 1.5, 0.55 * len(lrs) + 1.0))
     fraction = np.full((len(lrs), len(lengths)), np.nan)
-    cmap = _colormap("cividis")
     for i, lr in enumerate(lrs):
         for j, T in enumerate(lengths):
             runs = [r for r in rows if r["lr"] == lr and r["T"] == T]
@@ -201,7 +161,7 @@ def plot_solved_grid(rows: Sequence[Mapping], ax=None, lengths: Sequence[int] | 
             nmse = float(np.median([r["test_nmse"] for r in runs]))
             colour = "black" if fraction[i, j] > 0.5 else "white"
             ax.text(j, i, f"{solved}/{len(runs)}\n{nmse:.2g}", ha="center", va="center", fontsize=7, color=colour)
-    ax.imshow(np.ma.masked_invalid(fraction), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    ax.imshow(np.ma.masked_invalid(fraction), cmap="cividis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(lengths)), [str(T) for T in lengths])
     ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])
     ax.set_xlabel("sequence length $T$")
@@ -216,11 +176,30 @@ def plot_solved_grid(rows: Sequence[Mapping], ax=None, lengths: Sequence[int] | 
     return ax
 
 
-def _colormap(name: str):
-    """A matplotlib colour map by name."""
-    import matplotlib
+def plot_solved_grids(rows: Sequence[Mapping], models: Mapping[tuple, str], best: Mapping,
+                      lengths: Sequence[int] | None = None, lrs: Sequence[float] | None = None,
+                      figsize=(16.0, 3.3)):
+    """:func:`plot_solved_grid` for several adding-problem models side by side; returns the figure.
 
-    return matplotlib.colormaps[name]
+    ``models`` maps a model's key ``(cell, forget_bias)`` to its title, in
+    the order to draw them; ``best[key][0]`` is the learning rate to outline
+    (``best`` as :func:`lessons_lib.analysis.results.length_limits` returns it).
+    """
+    import matplotlib.pyplot as plt
+
+    if not models:
+        raise ValueError("models must name at least one (cell, forget_bias)")
+    missing = [key for key in models if key not in best]
+    if missing:
+        raise KeyError(f"best has no learning rate for {missing}")
+    fig, axes = plt.subplots(1, len(models), figsize=figsize, sharey=True, squeeze=False)
+    for k, (ax, ((cell, forget_bias), name)) in enumerate(zip(axes[0], models.items())):
+        plot_solved_grid([r for r in rows if r["cell"] == cell and r["forget_bias"] == forget_bias], ax=ax,
+                         lengths=lengths, lrs=lrs, title=name, best=best[cell, forget_bias][0])
+        if k:
+            ax.set_ylabel("")
+    fig.tight_layout()
+    return fig
 
 
 def _rectangle(corner, width, height):

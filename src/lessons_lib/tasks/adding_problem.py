@@ -276,69 +276,6 @@ def rerun_agrees(stored: dict, fresh: dict, tolerance: float = RERUN_TOLERANCE) 
     return stored["solved"] == fresh["solved"] and abs(a - b) <= tolerance + 0.1 * max(abs(a), abs(b))
 
 
-#: The three models of the length sweep, each a label with its cell family and initialisation options.
-MODELS = {"RNN": ("rnn", {}), "GRU": ("gru", {}), "LSTM": ("lstm", {"forget_bias": 1.0})}
-
-
-def length_sweep(models: dict, lengths, seeds, steps: int, progress: bool = False, **train_options) -> list[dict]:
-    """Train every model on every length with every seed and score it on :func:`test_batch`.
-
-    Parameters
-    ----------
-    models : dict
-        A label (``"LSTM"``) to ``(kind, init_options)``, as :data:`MODELS`.
-    lengths, seeds : sequences of ints
-    steps : int
-        Training steps of every run (the equal budget).
-    **train_options
-        For :func:`train_adding` (``H``, ``N``, ``lr``, ``max_norm``, ``dtype``).
-
-    Returns
-    -------
-    list of dict
-        One per run: ``model``, ``kind``, ``T``, ``seed``, test ``mse`` and
-        ``accuracy``, the mean training ``loss`` of the last 10 % of steps,
-        ``stopped`` (None, or why the run stopped early) and the run's
-        ``history`` (:class:`lessons_lib.training.loop.History`).
-    """
-    rows = []
-    for T in lengths:
-        batch = test_batch(T, dtype=train_options.get("dtype", np.float32))
-        for label, (kind, init_options) in models.items():
-            for seed in seeds:
-                model, history = train_adding(kind, T, seed, steps, progress=progress, **train_options, **init_options)
-                tail = history.loss[-max(1, history.steps // 10):] if history.steps else np.array([np.nan])
-                rows.append({"model": label, "kind": kind, "T": T, "seed": seed, **evaluate_adding(kind, model, batch),
-                             "loss": float(np.mean(tail)), "stopped": history.stopped, "history": history})
-    return rows
-
-
-def success_table(rows: list[dict], threshold: float = SOLVED_NMSE) -> dict:
-    """Per model and length, how many seeds solved the task: a dict ``(model, T) -> (solved, runs)``.
-
-    A run counts as solved when its test NMSE is below ``threshold``
-    (:data:`SOLVED_NMSE`, the book's one criterion; predicting the mean scores 1).
-    """
-    table: dict = {}
-    for row in rows:
-        solved, runs = table.get((row["model"], row["T"]), (0, 0))
-        table[(row["model"], row["T"])] = (solved + int(row["nmse"] < threshold), runs + 1)
-    return table
-
-
-def format_sweep(rows: list[dict], metric: str = "accuracy", digits: int = 2) -> str:
-    """A text table of ``metric`` per model (rows) and length (columns); several seeds are listed side by side."""
-    models = list(dict.fromkeys(r["model"] for r in rows))
-    lengths = sorted({r["T"] for r in rows})
-    cells = {(m, T): " ".join(f"{r[metric]:.{digits}f}" if metric == "accuracy" else f"{r[metric]:.{digits}g}"
-                              for r in rows if r["model"] == m and r["T"] == T) for m in models for T in lengths}
-    width = max(8, *(len(c) for c in cells.values()))
-    name = max(5, *(len(m) for m in models))
-    lines = [f"{'model':<{name}}  " + "  ".join(f"{'T = ' + str(T):>{width}}" for T in lengths)]
-    lines += [f"{m:<{name}}  " + "  ".join(f"{cells[m, T]:>{width}}" for T in lengths) for m in models]
-    return "\n".join(lines)
-
-
 def first_hidden_response(kind, model: dict, batch: AddingBatch):
     """Hidden states (N, T, H) of ``model`` on ``batch``, for looking at what the units hold."""
     return regressor_forward(kind, model, batch.x, where="last")[0].hidden
