@@ -23,16 +23,21 @@ text output with a fresh run.
 
 from __future__ import annotations
 
-import argparse
 import os
-import pathlib
-import sys
-import time
 
-import jupytext
-import nbformat
-from jupytext.cli import jupytext as jupytext_cli
-from nbclient import NotebookClient
+# One BLAS thread for the kernels, as in the test suite (see conftest.py at the repository root).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import pathlib  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import jupytext  # noqa: E402
+import nbformat  # noqa: E402
+from jupytext.cli import jupytext as jupytext_cli  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"

@@ -48,6 +48,7 @@ from tqdm import tqdm  # noqa: E402
 from lessons_lib.analysis.results import (  # noqa: E402
     best_setting,
     command_line,
+    curve_keys,
     load_results,
     provenance,
     save_results,
@@ -157,6 +158,40 @@ def adding_agree(stored: list, fresh: list) -> bool:
 
 
 agrees = adding_agree    # the name the tests use
+
+
+# ------------------------------------------------------------------------- adding problem: training curves
+
+#: Chapter 5's two pairs of opposite verdicts: (cell, forget bias, T), each at the two rates below.
+CURVE_SETTINGS = (("gru", None, 50), ("lstm", 0.0, 20))
+CURVE_LRS = (1e-3, 2e-2)
+
+
+def curves_pending(rows: list) -> list:
+    """Every seed of the curve settings that is not stored yet."""
+    done = {tuple(r[k] for k in ADDING_KEYS) for r in rows}
+    return [_adding_settings(cell, fb, T, lr, seed) for cell, fb, T in CURVE_SETTINGS for lr in CURVE_LRS
+            for seed in ADDING_SEEDS if (cell, fb, "first-half", T, lr, seed) not in done]
+
+
+def curves_run(**settings) -> list:
+    """The run of ``adding`` with the same settings, and its training loss (mean of the last 50 steps, every 10)."""
+    row, history = adding_problem.run_adding_with_history(**settings)
+    return [row | curve_keys(history.loss, prefix="loss_at_", every=10, window=50)]
+
+
+def curves_check(rows: list) -> list:
+    """The cheapest curve: the GRU at T = 50 with rate 0.02 stops within a few hundred steps."""
+    return [{k: r[k] for k in ADDING_KEYS} | {"steps": r["steps"]} for r in rows
+            if (r["cell"], r["T"], r["lr"], r["seed"]) == ("gru", 50, 0.02, 0)]
+
+
+def curves_agree(stored: list, fresh: list) -> bool:
+    """The row agrees as in ``adding``, and the curves by 10 % at every stored step both runs reached."""
+    (s,), (f,) = stored, fresh
+    steps = [k for k in s if k.startswith("loss_at_") and k in f]
+    return adding_problem.rerun_agrees(s, f, TOLERANCE) and all(
+        abs(s[k] - f[k]) <= 0.1 * max(abs(s[k]), abs(f[k])) for k in steps)
 
 
 # -------------------------------------------------------------------------------------- weather forecasting
@@ -313,6 +348,11 @@ EXPERIMENTS = {
         "the adding problem: each cell (the LSTM with forget bias 0, 1, 3) x 4 learning rates x T = 10..800 x 3 seeds;"
         " then the same grid on the le2015 variant",
         ADDING_KEYS, adding_pending, adding_run, adding_check, adding_stored, adding_agree),
+    "adding_curves": Experiment(
+        "adding_curves",
+        "chapter 5's learning-rate figure: training curves of the GRU (T = 50) and the LSTM with forget bias 0"
+        " (T = 20) at lr 0.001 and 0.02, 3 seeds each, the settings of 'adding'",
+        ADDING_KEYS, curves_pending, curves_run, curves_check, adding_stored, curves_agree),
     "weather": Experiment(
         "weather",
         "JFK temperature 1-24 h ahead: baselines, linear models (24, 48, 72 h), RNN/GRU/LSTM (72 h) x 3 lrs x 3 seeds",

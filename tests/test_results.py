@@ -123,9 +123,11 @@ def test_the_weather_grid_runs_the_baselines_once_and_every_cell_lr_and_seed():
         not in later and len(later) == len(first) - 2
 
 
+ADDING_ROW_KEYS = {"cell", "variant", "T", "lr", "seed", "steps", "forget_bias", "test_mse", "test_nmse",
+                   "test_accuracy", "solved", "seconds"}
 REQUIRED_ROW_KEYS = {
-    "adding": {"cell", "variant", "T", "lr", "seed", "steps", "forget_bias", "test_mse", "test_nmse", "test_accuracy",
-               "solved", "seconds"},
+    "adding": ADDING_ROW_KEYS,
+    "adding_curves": ADDING_ROW_KEYS | {"steps_run", "loss_at_10"},
     "weather": {"model", "window_hours", "seed", "lr", "horizon_hours", "mae_c", "validation_mae_c"},
     "language": {"model", "order", "H", "split", "bpc", "nats", "predictions", "lr", "seed", "steps",
                  "validation_bpc"},
@@ -140,6 +142,18 @@ def test_every_stored_results_file_has_provenance_and_the_row_keys_of_its_experi
         assert stored.experiment == path.stem and stored.rows
         for row in stored.rows:
             assert REQUIRED_ROW_KEYS[stored.experiment] <= set(row), (path.name, sorted(row))
+
+
+def test_curves_agree_needs_the_row_and_every_shared_step_of_the_curve_to_agree():
+    rp = _reproduce()
+    row = {"solved": True, "test_nmse": 0.005, "loss_at_10": 0.1, "loss_at_20": 0.01}
+    assert rp.curves_agree([row], [row | {"loss_at_20": 0.0105}])
+    assert rp.curves_agree([row], [{k: v for k, v in row.items() if k != "loss_at_20"}])   # stopped earlier
+    assert not rp.curves_agree([row], [row | {"loss_at_20": 0.02}])
+    assert not rp.curves_agree([row], [row | {"solved": False, "test_nmse": 0.9}])
+    assert len(rp.curves_pending([])) == len(rp.CURVE_SETTINGS) * len(rp.CURVE_LRS) * len(rp.ADDING_SEEDS)
+    stored = res.load_results(ROOT / "results" / "adding_curves.json").rows
+    assert rp.curves_pending(stored) == [] and len(rp.curves_check(stored)) == 1
 
 
 def test_a_stored_adding_row_reproduces(capsys):
@@ -214,3 +228,39 @@ def test_the_limits_table_lists_each_setting_in_the_order_given():
     assert text[2].split() == ["GRU", "0.01", "10", "3/3", "20", "0.010"]
     with pytest.raises(KeyError, match="lstm"):
         res.format_limits(best, {("lstm", 1.0): "LSTM"})
+
+
+# ------------------------------------------------------------------------- curves stored as row keys
+
+def test_curve_keys_are_running_means_every_few_steps():
+    # values 1..30: the mean of the last 5 values at step s is s - 2
+    keys = res.curve_keys(list(range(1, 31)), prefix="loss_at_", every=10, window=5)
+    assert keys == {"loss_at_10": 8.0, "loss_at_20": 18.0, "loss_at_30": 28.0}
+    # the first steps average what there is; rounding keeps 3 significant digits
+    assert res.curve_keys([1.0, 2.0, 4.0], every=1, window=2, digits=3) == {
+        "loss_at_1": 1.0, "loss_at_2": 1.5, "loss_at_3": 3.0}
+    assert res.curve_keys([1 / 3], every=1, window=1, digits=2) == {"loss_at_1": 0.33}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"values": []}, "non-empty 1-D"),
+    ({"values": [[1.0, 2.0]]}, "non-empty 1-D"),
+    ({"values": [1.0], "every": 0}, "every must be a positive int"),
+    ({"values": [1.0], "window": 2.5}, "window must be a positive int"),
+])
+def test_curve_keys_rejects_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        res.curve_keys(**kwargs)
+
+
+def test_seed_curves_keeps_the_steps_every_run_reached():
+    runs = [{"seed": 0, "loss_at_10": 1.0, "loss_at_20": 0.5, "loss_at_30": 0.1},
+            {"seed": 1, "loss_at_10": 3.0, "loss_at_20": 0.7},
+            {"seed": 2, "loss_at_10": 2.0, "loss_at_20": 0.6, "loss_at_30": 0.2, "other": 9}]
+    steps, median, low, high = res.seed_curves(runs, "loss_at_")
+    assert steps.tolist() == [10, 20]
+    assert median.tolist() == [2.0, 0.6] and low.tolist() == [1.0, 0.5] and high.tolist() == [3.0, 0.7]
+    with pytest.raises(ValueError, match="at least one run"):
+        res.seed_curves([], "loss_at_")
+    with pytest.raises(ValueError, match="share no step"):
+        res.seed_curves([{"loss_at_10": 1.0}, {"loss_at_20": 1.0}], "loss_at_")

@@ -30,6 +30,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..training.loop import running_mean
+
 #: What every provenance record holds.
 PROVENANCE_KEYS = ("command", "commit", "date", "python", "numpy", "machine", "seconds")
 _SCALARS = (str, int, float, bool, type(None))
@@ -362,6 +364,40 @@ def language_comparison(rows) -> tuple[dict, str]:
     return summary, "\n".join(lines)
 
 
+def curve_keys(values, prefix: str = "loss_at_", every: int = 10, window: int = 50, digits: int = 5) -> dict:
+    """A per-step curve as flat row keys: ``{PREFIX<s>: running mean of the last window values at step s}``.
+
+    Steps are counted from 1 and kept every ``every`` steps, rounded to
+    ``digits`` significant digits, so that a training curve of thousands of
+    steps fits in a results row; :func:`seed_curves` reads them back.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or len(values) == 0:
+        raise ValueError(f"values must be a non-empty 1-D sequence, got shape {values.shape}")
+    for name, n in (("every", every), ("window", window), ("digits", digits)):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    smooth = running_mean(values, window)
+    return {f"{prefix}{s}": float(f"{smooth[s - 1]:.{digits}g}") for s in range(every, len(values) + 1, every)}
+
+
+def seed_curves(runs, prefix: str) -> tuple:
+    """Curves stored as row keys ``PREFIX<step>``, over seeds: ``(steps, median, lowest, highest)`` arrays.
+
+    Only the steps that every run reached are kept, so a run that stopped
+    early ends the band where it ended.
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("seed_curves needs at least one run")
+    reached = [{int(k[len(prefix):]) for k in r if k.startswith(prefix)} for r in runs]
+    at = sorted(set.intersection(*reached))
+    if not at:
+        raise ValueError(f"the runs share no step with a key {prefix!r}<step>")
+    values = np.array([[r[f"{prefix}{s}"] for s in at] for r in runs])     # (seeds, steps)
+    return np.array(at), np.median(values, axis=0), values.min(axis=0), values.max(axis=0)
+
+
 def language_curves(rows, model: str, lr: float, steps: int, split: str, prefix: str = "bpc_at_") -> tuple:
     """The evaluation curve of one network setting over its seeds: ``(steps, median, lowest, highest)`` arrays.
 
@@ -372,6 +408,4 @@ def language_curves(rows, model: str, lr: float, steps: int, split: str, prefix:
     runs = select(rows, model=model, lr=lr, steps=steps, split=split)
     if not runs:
         raise ValueError(f"no stored runs of model={model!r}, lr={lr!r}, steps={steps!r}, split={split!r}")
-    at = sorted({int(k[len(prefix):]) for r in runs for k in r if k.startswith(prefix)})
-    values = np.array([[r[f"{prefix}{s}"] for s in at] for r in runs])     # (seeds, evaluations)
-    return np.array(at), np.median(values, axis=0), values.min(axis=0), values.max(axis=0)
+    return seed_curves(runs, prefix)

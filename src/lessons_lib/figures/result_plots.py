@@ -258,7 +258,7 @@ def plot_curves_with_spread(curves: Mapping[str, tuple], ax=None, baselines: Map
         steps, med, low, high = (np.asarray(a, dtype=np.float64) for a in curve)
         s = style(label, k)
         ax.fill_between(steps, low, high, color=s["color"], alpha=0.2, linewidth=0)
-        ax.plot(steps, med, label=label, markersize=5, linewidth=1.6, **s)
+        ax.plot(steps, med, label=label, markevery=max(1, len(steps) // 8), markersize=5, linewidth=1.6, **s)
     _baseline_lines(ax, baselines)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
