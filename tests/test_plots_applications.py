@@ -105,3 +105,17 @@ def test_eval_histories_plot_each_evaluation():
     assert ax.get_lines()[0].get_xydata().tolist() == [[2, 3.0], [4, 2.5]] and ax.get_ylabel() == "bits"
     with pytest.raises(ValueError, match="no evaluations"):
         result_plots.plot_eval_histories({"x": h._replace(evals=[])}, "bpc")
+
+
+def test_seed_spread_draws_every_seed_the_range_and_the_median():
+    ax = result_plots.plot_seed_spread({"vanilla": [0.01, 0.02, 0.5], "gru": [0.03, 0.04, 0.05]}, threshold=0.05,
+                                       title="adding")
+    dots = [c for c in ax.collections if len(c.get_offsets()) == 3]
+    medians = [c.get_offsets()[0] for c in ax.collections if len(c.get_offsets()) == 1]
+    assert len(dots) == 2 and np.allclose(sorted(m[0] for m in medians), [0.02, 0.04])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["vanilla", "gru"] and ax.get_ylim()[0] > 1
+    assert ax.get_xscale() == "log" and any(t.get_text() == "solved" for t in ax.texts)
+    with pytest.raises(ValueError, match="positive numbers"):
+        result_plots.plot_seed_spread({"a": [0.0, 1.0]})
+    with pytest.raises(ValueError, match="at least one"):
+        result_plots.plot_seed_spread({})
