@@ -8,10 +8,16 @@ pass that the check catches, the option errors, and the initialisers.
 
 import numpy as np
 import pytest
-
 from cases import GRAD_TOL, make_params
-from lessons_lib import check_sequence_gradients, init_params, numerical_gradient, rel_error, sequence_backward, \
-    sequence_forward
+
+from lessons_lib import (
+    check_sequence_gradients,
+    init_params,
+    numerical_gradient,
+    rel_error,
+    sequence_backward,
+    sequence_forward,
+)
 from lessons_lib.cells import lstm_variants as lv
 from lessons_lib.cells.activations import sigmoid
 from lessons_lib.cells.initialisation import chrono_forget_bias

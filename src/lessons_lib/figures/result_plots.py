@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from ..training.loop import running_mean
 from .style import LINESTYLES, MARKERS, OKABE_ITO, new_axes, style
@@ -203,6 +204,7 @@ def plot_seed_spread(scores: Mapping[str, Sequence[float]], ax=None, xlabel: str
     ax.set_ylim(len(scores) - 0.5, -0.5)   # the first label at the top
     if log:
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())   # labelled minor ticks collide on a short range
     ax.set_xlabel(xlabel)
     if title is not None:
         ax.set_title(title, fontsize=10)
