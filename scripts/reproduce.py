@@ -54,7 +54,7 @@ from lessons_lib.analysis.results import (  # noqa: E402
     save_results,
     select,
 )
-from lessons_lib.tasks import adding_problem, text_data, weather  # noqa: E402
+from lessons_lib.tasks import adding_problem, gate_ablation, text_data, weather  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -340,6 +340,47 @@ def language_agree(stored: list, fresh: list) -> bool:
         if old[key(r)]["predictions"] != r["predictions"] or abs(old[key(r)]["bpc"] - r["bpc"]) > tolerance:
             return False
     return True
+# ------------------------------------------------------------------------------------------ gate ablation
+
+#: Seeds per task: five for the memory task (a second a run), three for the adding problem (10-30 s a run).
+GATE_SEEDS = {"memory": (0, 1, 2, 3, 4), "adding": (0, 1, 2)}
+GATE_KEYS = ("task", "variant", "lr", "seed")
+#: --check, memory task (float64): a re-run agrees when its test score is within this *relative* difference.
+#: Perturbing the initial weights by 1e-15 (relative, rounding size) moved the scores by at most 2e-8 relative
+#: (at lr 0.1; at most 3e-13 at the checked lr 0.03); two variants, or a changed gradient, differ by > 1e-2.
+GATE_MEMORY_RTOL = 1e-6
+
+
+def gate_pending(rows: list) -> list:
+    """Every contender on both tasks, at each of the task's learning rates, with every seed."""
+    done = {tuple(r[k] for k in GATE_KEYS) for r in rows}
+    return [{"variant": v, "task": task, "lr": lr, "seed": s}
+            for task in gate_ablation.TASKS for v in gate_ablation.CONTENDERS
+            for lr in gate_ablation.LEARNING_RATES[task] for s in GATE_SEEDS[task]
+            if (task, v, lr, s) not in done]
+
+
+def gate_run(**settings) -> list:
+    return [gate_ablation.run_gate_variant(**settings)]
+
+
+def gate_check(rows: list) -> list:
+    """Cheap settings: every contender on the memory task (under a second each) and the GRU on the adding problem."""
+    sample = [{"variant": v, "task": "memory", "lr": 0.03, "seed": 0} for v in gate_ablation.CONTENDERS]
+    return sample + [{"variant": "gru", "task": "adding", "lr": 0.01, "seed": 0}]
+
+
+def gate_stored(rows: list, settings: dict) -> list:
+    return [r for r in rows if all(r[k] == settings[k] for k in GATE_KEYS)]
+
+
+def gate_agree(stored: list, fresh: list) -> bool:
+    """Memory (float64): test score within GATE_MEMORY_RTOL; adding (float32): as adding_agree."""
+    (s,), (f,) = stored, fresh
+    if s["task"] == "adding":
+        return adding_agree([s], [f])
+    a, b = s["test_nmse"], f["test_nmse"]
+    return s["solved"] == f["solved"] and abs(a - b) <= GATE_MEMORY_RTOL * max(abs(a), abs(b))
 
 
 EXPERIMENTS = {
@@ -363,6 +404,10 @@ EXPERIMENTS = {
         "Shakespeare, both splits: n-grams (Witten-Bell, Kneser-Ney; orders 1-7); LSTM/GRU/RNN (H = 96) x 4 lrs x"
         " 3 seeds x 2000 steps; the best at its best lr x 3 seeds x 8000 steps",
         LANGUAGE_KEYS, language_pending, language_run, language_check, language_stored, language_agree),
+    "gate_ablation": Experiment(
+        "gate_ablation",
+        "LSTM variants (Greff et al. 2017), chrono init and the GRU: memory task (5 seeds) and adding T = 50 (3 seeds), 3 lrs each",
+        GATE_KEYS, gate_pending, gate_run, gate_check, gate_stored, gate_agree),
 }
 
 

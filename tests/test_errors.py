@@ -210,12 +210,23 @@ def test_bad_kind(kind, exc, message):
         sequence_backward(kind, dout, dstate, cache)
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm"])
-def test_gru_options_are_refused_by_other_cells(kind):
+@pytest.mark.parametrize("kind, takes", [("rnn", "an RNN takes no options"),
+                                         ("lstm", "an LSTM takes the options ['variant']")])
+def test_gru_options_are_refused_by_other_cells(kind, takes):
     """reset= and update= apply to the GRU only."""
     params, x, state0, _, _ = valid(kind)
-    with raises(TypeError, f"options ['reset', 'update'] apply to the GRU only, not to '{kind}'"):
+    with raises(TypeError, f"{takes}, got ['reset', 'update'] (variant is the LSTM's option; "
+                           "reset and update are the GRU's)"):
         sequence_forward(kind, params, x, state0, reset="before", update="write")
+
+
+@pytest.mark.parametrize("kind, takes", [("rnn", "an RNN takes no options"),
+                                         ("gru", "a GRU takes the options ['reset', 'update']")])
+def test_the_lstm_variant_is_refused_by_other_cells(kind, takes):
+    """variant= applies to the LSTM only."""
+    params, x, state0, _, _ = valid(kind)
+    with raises(TypeError, f"{takes}, got ['variant']"):
+        sequence_forward(kind, params, x, state0, variant="peephole")
 
 
 @pytest.mark.parametrize("options, error, message", [
@@ -361,9 +372,10 @@ def test_cache_of_another_cell(cache_kind, kind):
     """A cache from another family's forward pass is refused, naming both cache types."""
     cache, _, _ = forward(cache_kind)
     _, dout, dstate = forward(kind)
-    expected = {"rnn": "RNNCache", "lstm": "LSTMCache", "gru": "GRUCache"}
+    expected = {"rnn": "RNNCache", "lstm": "LSTMCache or LSTMVariantCache", "gru": "GRUCache"}
+    got = {"rnn": "RNNCache", "lstm": "LSTMCache", "gru": "GRUCache"}
     with raises(TypeError, f"cache must be the {expected[kind]} returned by sequence_forward('{kind}', ...), "
-                           f"got {expected[cache_kind]}"):
+                           f"got {got[cache_kind]}"):
         sequence_backward(kind, dout, dstate, cache)
 
 

@@ -149,3 +149,17 @@ def test_the_solved_grids_draw_one_panel_per_model_in_order():
     with pytest.raises(KeyError, match="lstm"):
         result_plots.plot_solved_grids(rows, {("lstm", 1.0): "LSTM"}, best)
     plt.close(fig)
+
+
+def test_seed_spread_draws_every_seed_the_range_and_the_median():
+    ax = result_plots.plot_seed_spread({"vanilla": [0.01, 0.02, 0.5], "gru": [0.03, 0.04, 0.05]}, threshold=0.05,
+                                       title="adding")
+    dots = [c for c in ax.collections if len(c.get_offsets()) == 3]
+    medians = [c.get_offsets()[0] for c in ax.collections if len(c.get_offsets()) == 1]
+    assert len(dots) == 2 and np.allclose(sorted(m[0] for m in medians), [0.02, 0.04])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["vanilla", "gru"] and ax.get_ylim()[0] > 1
+    assert ax.get_xscale() == "log" and any(t.get_text() == "solved" for t in ax.texts)
+    with pytest.raises(ValueError, match="positive numbers"):
+        result_plots.plot_seed_spread({"a": [0.0, 1.0]})
+    with pytest.raises(ValueError, match="at least one"):
+        result_plots.plot_seed_spread({})

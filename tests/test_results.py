@@ -129,6 +129,8 @@ REQUIRED_ROW_KEYS = {
     "adding": ADDING_ROW_KEYS,
     "adding_curves": ADDING_ROW_KEYS | {"steps_run", "loss_at_10"},
     "weather": {"model", "window_hours", "seed", "lr", "horizon_hours", "mae_c", "validation_mae_c"},
+    "gate_ablation": {"task", "variant", "kind", "lr", "seed", "T", "H", "steps", "forget_bias", "chrono", "steps_run",
+                      "val_nmse", "test_nmse", "solved", "stopped", "seconds"},
     "language": {"model", "order", "H", "split", "bpc", "nats", "predictions", "lr", "seed", "steps",
                  "validation_bpc"},
 }
@@ -264,3 +266,39 @@ def test_seed_curves_keeps_the_steps_every_run_reached():
         res.seed_curves([], "loss_at_")
     with pytest.raises(ValueError, match="share no step"):
         res.seed_curves([{"loss_at_10": 1.0}, {"loss_at_20": 1.0}], "loss_at_")
+
+
+def test_variant_comparison_chooses_the_rate_on_validation_and_reports_test():
+    """The rate with the lowest median validation score is chosen, even where another has the better test score."""
+    rows = []
+    for lr, val, test in [(0.1, 0.5, 0.001), (0.01, 0.02, 0.03)]:
+        for seed in range(3):
+            rows.append({"task": "adding", "variant": "vanilla", "lr": lr, "seed": seed, "val_nmse": val + seed / 100,
+                         "test_nmse": test * (seed + 1), "solved": test * (seed + 1) < 0.05,
+                         "steps_run": 100 * (seed + 1)})
+    rows.append({"task": "memory", "variant": "vanilla", "lr": 0.1, "seed": 0, "val_nmse": 0.0, "test_nmse": 0.0,
+                 "solved": True, "steps_run": 600})
+    summary, text = res.variant_comparison(rows, "adding")
+    s = summary["vanilla"]
+    assert s["lr"] == 0.01 and s["test"].median == pytest.approx(0.06) and s["test"].n == 3
+    assert s["scores"] == pytest.approx([0.03, 0.06, 0.09]) and (s["solved"], s["runs"]) == (1, 3)
+    assert s["steps"].median == 200 and "vanilla" in text and "0.0600 [0.0300 - 0.0900]" in text
+    with pytest.raises(ValueError, match="no rows for task 'copy'"):
+        res.variant_comparison(rows, "copy")
+    with pytest.raises(ValueError, match="variant 'gru' has no rows"):
+        res.variant_comparison(rows, "adding", order=["gru"])
+
+
+def test_gate_ablation_grid_and_check_sample():
+    """Every contender x task x rate x seed once; the check sample is cheap and every setting in it is in the grid."""
+    rp = _reproduce()
+    todo = rp.gate_pending([])
+    assert len(todo) == 8 * 3 * 5 + 8 * 3 * 3
+    keys = {tuple(s[k] for k in rp.GATE_KEYS) for s in todo}
+    assert len(keys) == len(todo)
+    assert all(tuple(s[k] for k in rp.GATE_KEYS) in keys for s in rp.gate_check([]))
+    done = [dict(s, test_nmse=0.1, solved=False) for s in todo[:5]]
+    assert len(rp.gate_pending(done)) == len(todo) - 5
+    row = {"task": "memory", "test_nmse": 0.002, "solved": True}
+    assert rp.gate_agree([row], [row | {"test_nmse": 0.002 * (1 + 1e-9)}])
+    assert not rp.gate_agree([row], [row | {"test_nmse": 0.00201}])       # a 0.5 % change is a real one

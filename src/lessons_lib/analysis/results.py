@@ -409,3 +409,50 @@ def language_curves(rows, model: str, lr: float, steps: int, split: str, prefix:
     if not runs:
         raise ValueError(f"no stored runs of model={model!r}, lr={lr!r}, steps={steps!r}, split={split!r}")
     return seed_curves(runs, prefix)
+
+
+def variant_comparison(rows, task: str, order: Sequence[str] | None = None) -> tuple[dict, str]:
+    """Summarise the stored gate ablation (``results/gate_ablation.json``) on one task: each variant at its best rate.
+
+    Each variant's learning rate is the one with the lowest median
+    *validation* score (``val_nmse``) over its seeds (:func:`best_setting`);
+    the test batch plays no part in the choice.  At that rate the test score
+    is summarised over the seeds (:func:`spread`).
+
+    Parameters
+    ----------
+    rows : the rows of the results file
+    task : ``"memory"`` or ``"adding"``
+    order : the variants to show, in this order (default: as they first appear)
+
+    Returns
+    -------
+    summary : dict
+        ``variant -> {"lr", "test": Spread, "scores": list of the seeds' test
+        scores, "solved": int, "runs": int, "steps": Spread}``.
+    text : str
+        The same as a table, "median [lowest - highest]".
+    """
+    runs = select(rows, task=task)
+    if not runs:
+        raise ValueError(f"no rows for task {task!r}; the tasks stored are {sorted({r.get('task') for r in rows})}")
+    variants = list(order) if order is not None else list(dict.fromkeys(r["variant"] for r in runs))
+    best = best_setting(runs, "val_nmse", by=["variant"])
+    summary = {}
+    for variant in variants:
+        if (variant,) not in best:
+            raise ValueError(f"variant {variant!r} has no rows for task {task!r}")
+        lr = best[(variant,)][0]
+        at_best = select(runs, variant=variant, lr=lr)
+        summary[variant] = {"lr": lr, "test": spread(at_best, "test_nmse", by=[])[()],
+                            "scores": [r["test_nmse"] for r in sorted(at_best, key=lambda r: r["seed"])],
+                            "solved": sum(bool(r["solved"]) for r in at_best), "runs": len(at_best),
+                            "steps": spread(at_best, "steps_run", by=[])[()]}
+    width = max(len(v) for v in variants) + 2
+    lines = [f"{'variant':<{width}}{'best lr':>8}  {'test score: median [lowest - highest]':>40}  "
+             f"{'solved':>7}  {'steps (median)':>14}"]
+    for variant, s in summary.items():
+        t = s["test"]
+        lines.append(f"{variant:<{width}}{s['lr']:>8g}  {f'{t.median:.4f} [{t.low:.4f} - {t.high:.4f}]':>40}  "
+                     f"{str(s['solved']) + '/' + str(s['runs']):>7}  {s['steps'].median:>14.0f}")
+    return summary, "\n".join(lines)

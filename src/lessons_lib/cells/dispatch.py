@@ -4,7 +4,8 @@ The state of a cell is ``h`` (shape ``(N, H)``) for ``"rnn"`` and ``"gru"``
 and the pair ``(h, c)`` for ``"lstm"``.  These two functions take and return
 the state in that form, so code written for one cell runs with the others by
 changing ``kind``.  They call the per-family functions in :mod:`.rnn`,
-:mod:`.lstm` and :mod:`.gru`, which do the work.
+:mod:`.lstm` and :mod:`.gru`, which do the work, and :mod:`.lstm_variants`
+for an LSTM with ``variant`` other than ``"vanilla"``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,22 @@ import numpy as np
 from ..validation import CELL_NAMES, check_kind
 from .gru import GRUCache, gru_backward, gru_forward
 from .lstm import LSTMCache, lstm_backward, lstm_forward
+from .lstm_variants import (
+    PEEPHOLE_KEYS,
+    LSTMVariantCache,
+    check_variant,
+    has_peepholes,
+    lstm_variant_backward,
+    lstm_variant_forward,
+)
 from .rnn import RNNCache, rnn_backward, rnn_forward
 
 GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
-_CACHE_TYPES = {"rnn": RNNCache, "lstm": LSTMCache, "gru": GRUCache}
+#: The parameters every cell has; a peephole LSTM adds :data:`~lessons_lib.cells.lstm_variants.PEEPHOLE_KEYS`.
+CELL_KEYS = ("W_x", "W_h", "b_x", "b_h")
+_CACHE_TYPES = {"rnn": (RNNCache,), "lstm": (LSTMCache, LSTMVariantCache), "gru": (GRUCache,)}
+#: The keyword options each family's sequence functions take.
+OPTIONS = {"rnn": (), "lstm": ("variant",), "gru": ("reset", "update")}
 
 
 def _lstm_pair(name: str, state) -> tuple:
@@ -48,7 +61,8 @@ def sequence_forward(kind, params, x, state0, lengths=None, **options):
     lengths : array of N ints, optional
         True length of each sequence (see :func:`lessons_lib.cells.rnn.rnn_forward`).
     **options
-        For the GRU, ``reset`` and ``update`` (see :mod:`lessons_lib.cells.gru`).
+        For the LSTM, ``variant`` (see :mod:`lessons_lib.cells.lstm_variants`);
+        for the GRU, ``reset`` and ``update`` (see :mod:`lessons_lib.cells.gru`).
 
     Returns
     -------
@@ -57,8 +71,11 @@ def sequence_forward(kind, params, x, state0, lengths=None, **options):
     cache : the family's cache, for :func:`sequence_backward`
     """
     kind = check_kind(kind)
-    if kind != "gru" and options:
-        raise TypeError(f"options {sorted(options)} apply to the GRU only, not to {kind!r}")
+    unknown = sorted(set(options) - set(OPTIONS[kind]))
+    if unknown:
+        takes = f"takes the options {list(OPTIONS[kind])}" if OPTIONS[kind] else "takes no options"
+        raise TypeError(f"{CELL_NAMES[kind]} {takes}, got {unknown} (variant is the LSTM's option; "
+                        f"reset and update are the GRU's)")
     if kind == "rnn":
         out, h, cache = rnn_forward(params, x, _single(kind, "state0", state0), lengths)
         return out, h, cache
@@ -66,7 +83,11 @@ def sequence_forward(kind, params, x, state0, lengths=None, **options):
         out, h, cache = gru_forward(params, x, _single(kind, "state0", state0), lengths, **options)
         return out, h, cache
     h0, c0 = _lstm_pair("state0", state0)
-    out, h, c, cache = lstm_forward(params, x, h0, c0, lengths)
+    variant = check_variant(options.get("variant", "vanilla"))
+    if variant == "vanilla" and not has_peepholes(params):   # the branch-free loop of lstm.py
+        out, h, c, cache = lstm_forward(params, x, h0, c0, lengths)
+    else:
+        out, h, c, cache = lstm_variant_forward(params, x, h0, c0, lengths, variant)
     return out, (h, c), cache
 
 
@@ -90,15 +111,22 @@ def sequence_backward(kind, dout, dstate, cache):
     """
     kind = check_kind(kind)
     if not isinstance(cache, _CACHE_TYPES[kind]):
-        raise TypeError(f"cache must be the {_CACHE_TYPES[kind].__name__} returned by sequence_forward({kind!r}, ...), "
+        names = " or ".join(t.__name__ for t in _CACHE_TYPES[kind])
+        raise TypeError(f"cache must be the {names} returned by sequence_forward({kind!r}, ...), "
                         f"got {type(cache).__name__}")
     if kind == "rnn":
         return rnn_backward(dout, _single(kind, "dstate", dstate), cache)
     if kind == "gru":
         return gru_backward(dout, _single(kind, "dstate", dstate), cache)
     dh, dc = _lstm_pair("dstate", dstate)
-    dx, dh0, dc0, grads = lstm_backward(dout, dh, dc, cache)
+    backward = lstm_variant_backward if isinstance(cache, LSTMVariantCache) else lstm_backward
+    dx, dh0, dc0, grads = backward(dout, dh, dc, cache)
     return dx, (dh0, dc0), grads
+
+
+def cell_params(model: dict) -> dict:
+    """The cell's part of a model's flat parameter dict: :data:`CELL_KEYS` and any peephole weights present."""
+    return {k: model[k] for k in (*CELL_KEYS, *PEEPHOLE_KEYS) if k in model}
 
 
 def zero_state(kind, N: int, H: int, dtype=np.float64):

@@ -19,6 +19,25 @@ Options that apply to either scheme:
     For an LSTM, sets the forget gate's total bias ``b_xf + b_hf`` to this
     value (Gers et al. 2000; Jozefowicz et al. 2015 recommend 1), so that the
     cell starts out remembering.
+``chrono``
+    For an LSTM, **chrono initialisation** (Tallec and Ollivier 2018, "Can
+    recurrent neural networks warp time?", ICLR): with ``chrono = T_max``,
+    the forget gate's total bias is drawn per unit as ``b_f = log(u)``, ``u ~
+    U(1, T_max - 1)``, and the input gate's is ``b_i = -b_f``.  A unit with
+    inputs near zero then keeps its cell for about ``u`` steps
+    (``1 / (1 - sigma(b_f)) = 1 + u``), so the memory times are spread over
+    the range of dependencies the task is expected to have.  An alternative
+    to ``forget_bias``, not a companion.
+``variant``
+    For an LSTM, the variant of :mod:`lessons_lib.cells.lstm_variants` the
+    parameters are for.  Only ``"peephole"`` changes them: it adds the
+    peephole weights ``p_i``, ``p_f``, ``p_o`` (H,), drawn like the biases
+    (U(-1/sqrt(H), 1/sqrt(H)) for ``"uniform"``, zeros for ``"xavier"``).
+
+The draws are made in a fixed order (weights and biases, the orthogonal
+blocks, then the peepholes, then the chrono biases), so two calls that differ
+only in a later option share everything drawn before it: the same seed gives
+a vanilla and a peephole LSTM with the same ``W_x``, ``W_h``, ``b_x``, ``b_h``.
 """
 
 from __future__ import annotations
@@ -27,6 +46,7 @@ import numpy as np
 
 from ..validation import check_choice, check_kind
 from .dispatch import GATE_COUNT
+from .lstm_variants import PEEPHOLE_KEYS, check_variant
 
 SCHEMES = ("uniform", "xavier")
 RECURRENT = ("same", "orthogonal")
@@ -54,7 +74,23 @@ def orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
-def init_params(kind, D, H, rng, *, scheme="uniform", recurrent="same", forget_bias=None, dtype=np.float64):
+def _check_chrono(chrono) -> float:
+    if isinstance(chrono, bool) or not isinstance(chrono, (int, float, np.integer, np.floating)):
+        raise TypeError(f"chrono must be a number T_max > 2, the longest dependency expected, "
+                        f"got {type(chrono).__name__}")
+    if not (np.isfinite(chrono) and chrono > 2):
+        raise ValueError(f"chrono must be a finite number T_max > 2, so that U(1, T_max - 1) is an interval, "
+                         f"got {chrono}")
+    return float(chrono)
+
+
+def chrono_forget_bias(H: int, T_max: float, rng: np.random.Generator) -> np.ndarray:
+    """Chrono initialisation's forget bias (Tallec and Ollivier 2018): ``log(u)``, ``u ~ U(1, T_max - 1)``, shape (H,)."""
+    return np.log(_check_rng(rng).uniform(1.0, _check_chrono(T_max) - 1.0, _check_size("H", H)))
+
+
+def init_params(kind, D, H, rng, *, scheme="uniform", recurrent="same", forget_bias=None, chrono=None,
+                variant="vanilla", dtype=np.float64):
     """Random parameters for a cell of family ``kind``.
 
     Parameters
@@ -69,11 +105,17 @@ def init_params(kind, D, H, rng, *, scheme="uniform", recurrent="same", forget_b
         ``"orthogonal"`` replaces each gate block of ``W_h`` by an orthogonal matrix.
     forget_bias : float, optional
         LSTM only: the forget gate's total bias.
+    chrono : float, optional
+        LSTM only: ``T_max`` of chrono initialisation (see above); not with ``forget_bias``.
+    variant : str
+        LSTM only: one of :data:`lessons_lib.cells.lstm_variants.VARIANTS`;
+        ``"peephole"`` adds ``p_i``, ``p_f``, ``p_o``.
     dtype : float32 or float64
 
     Returns
     -------
-    dict with ``W_x`` (G H, D), ``W_h`` (G H, H), ``b_x`` (G H,), ``b_h`` (G H,).
+    dict with ``W_x`` (G H, D), ``W_h`` (G H, H), ``b_x`` (G H,), ``b_h`` (G H,)
+    (and the peephole weights (H,) for ``variant="peephole"``).
     """
     kind = check_kind(kind)
     D, H = _check_size("D", D), _check_size("H", H)
@@ -82,6 +124,15 @@ def init_params(kind, D, H, rng, *, scheme="uniform", recurrent="same", forget_b
     check_choice("recurrent", recurrent, RECURRENT)
     if forget_bias is not None and kind != "lstm":
         raise ValueError(f"forget_bias applies to an LSTM only, not to {kind!r}")
+    if chrono is not None and kind != "lstm":
+        raise ValueError(f"chrono applies to an LSTM only, not to {kind!r}")
+    if chrono is not None and forget_bias is not None:
+        raise ValueError(f"chrono and forget_bias both set the forget bias; give one, got chrono={chrono!r} "
+                         f"and forget_bias={forget_bias!r}")
+    chrono = None if chrono is None else _check_chrono(chrono)
+    variant = check_variant(variant)
+    if variant != "vanilla" and kind != "lstm":
+        raise ValueError(f"variant applies to an LSTM only, not to {kind!r}; got variant={variant!r}")
     if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
     G = GATE_COUNT[kind]
@@ -107,4 +158,12 @@ def init_params(kind, D, H, rng, *, scheme="uniform", recurrent="same", forget_b
     if forget_bias is not None:
         p["b_x"][H:2 * H] = forget_bias  # rows H..2H are the forget gate (order i, f, g, o)
         p["b_h"][H:2 * H] = 0.0
+    if variant == "peephole":
+        k = 1.0 / np.sqrt(H)
+        for key in PEEPHOLE_KEYS:
+            p[key] = rng.uniform(-k, k, H) if scheme == "uniform" else np.zeros(H)
+    if chrono is not None:
+        b_f = chrono_forget_bias(H, chrono, rng)
+        p["b_x"][H:2 * H], p["b_h"][H:2 * H] = b_f, 0.0    # forget gate
+        p["b_x"][:H], p["b_h"][:H] = -b_f, 0.0             # input gate: b_i = -b_f
     return {k: v.astype(dtype) for k, v in p.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from ..training.loop import running_mean
 from .style import LINESTYLES, MARKERS, OKABE_ITO, new_axes, style
@@ -263,4 +264,45 @@ def plot_curves_with_spread(curves: Mapping[str, tuple], ax=None, baselines: Map
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8, loc="upper right")
+    return ax
+
+
+def plot_seed_spread(scores: Mapping[str, Sequence[float]], ax=None, xlabel: str = "test score",
+                     threshold: float | None = None, threshold_label: str = "solved", log: bool = True,
+                     title: str | None = None):
+    """One row per label: every seed's score as a grey dot, the range as a line, the median as a black diamond.
+
+    Parameters
+    ----------
+    scores : dict
+        Label to the scores of its seeds; the first label is drawn at the top.
+    threshold : float, optional
+        A value drawn as a dashed vertical line and labelled ``threshold_label``.
+    log : bool
+        A logarithmic score axis (scores must then be positive).
+    """
+    if not scores:
+        raise ValueError("scores must hold at least one label")
+    ax = new_axes(ax, (5.0, 0.35 * len(scores) + 1.2))
+    for y, (label, values) in enumerate(scores.items()):
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 1 or values.size == 0 or (log and np.any(values <= 0)):
+            raise ValueError(f"scores[{label!r}] must be a non-empty 1-D sequence"
+                             + (" of positive numbers (log axis)" if log else "") + f", got {values}")
+        ax.plot([values.min(), values.max()], [y, y], color="#777777", linewidth=1.4, zorder=1)
+        ax.scatter(values, np.full(values.size, y), s=18, color="#999999", edgecolor="#333333", linewidth=0.5,
+                   zorder=2)
+        ax.scatter([np.median(values)], [y], s=46, marker="D", color=OKABE_ITO["black"], zorder=3)
+    if threshold is not None:
+        ax.axvline(threshold, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.1)
+        ax.annotate(threshold_label, (threshold, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -10),
+                    textcoords="offset points", fontsize=8, color=OKABE_ITO["vermillion"])
+    ax.set_yticks(range(len(scores)), list(scores))
+    ax.set_ylim(len(scores) - 0.5, -0.5)   # the first label at the top
+    if log:
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())   # labelled minor ticks collide on a short range
+    ax.set_xlabel(xlabel)
+    if title is not None:
+        ax.set_title(title, fontsize=10)
     return ax

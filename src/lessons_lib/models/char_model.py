@@ -8,7 +8,10 @@ This is the model of Karpathy's "hello" example (chapter 1, Figure 1)::
     L   = mean_t  -log softmax(y_t)[c_{t+1}]      predict the next character
 
 The model's parameters are one flat dict: the cell's ``W_x``, ``W_h``,
-``b_x``, ``b_h`` and the read-out's ``W_y`` ``(V, H)`` and ``b_y`` ``(V,)``.
+``b_x``, ``b_h`` (and a peephole LSTM's ``p_i``, ``p_f``, ``p_o``) and the
+read-out's ``W_y`` ``(V, H)`` and ``b_y`` ``(V,)``.  The cell's keyword
+options (``variant=`` for an LSTM, ``reset=``, ``update=`` for a GRU) pass
+through ``**options`` to :func:`~lessons_lib.cells.dispatch.sequence_forward`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..cells.dispatch import sequence_backward, sequence_forward, zero_state
+from ..cells.dispatch import cell_params, sequence_backward, sequence_forward, zero_state
 from ..cells.initialisation import init_params
 from ..training.loop import repeat, train
 from ..training.losses import softmax, softmax_cross_entropy
@@ -85,7 +88,7 @@ class CharModelOutput(NamedTuple):
     state: object       #: final state of the cell
 
 
-def char_model_forward(kind, model: dict, inputs, state0=None, lengths=None):
+def char_model_forward(kind, model: dict, inputs, state0=None, lengths=None, **options):
     """Run the model on integer character sequences ``inputs`` of shape (N, T).
 
     Returns a :class:`CharModelOutput` and the cell's cache.
@@ -97,13 +100,12 @@ def char_model_forward(kind, model: dict, inputs, state0=None, lengths=None):
     N = inputs.shape[0]
     x = one_hot(inputs, V, model["W_x"].dtype)                          # (N, T, V)
     state0 = zero_state(kind, N, H, model["W_x"].dtype) if state0 is None else state0
-    cell = {k: model[k] for k in CELL_KEYS}
-    hidden, state, cache = sequence_forward(kind, cell, x, state0, lengths)  # (N, T, H)
+    hidden, state, cache = sequence_forward(kind, cell_params(model), x, state0, lengths, **options)  # (N, T, H)
     scores = readout_forward(hidden, model["W_y"], model["b_y"])          # (N, T, V)
     return CharModelOutput(hidden, scores, softmax(scores), state), cache
 
 
-def char_model_loss(kind, model: dict, inputs, targets, state0=None, lengths=None):
+def char_model_loss(kind, model: dict, inputs, targets, state0=None, lengths=None, **options):
     """Mean next-character cross-entropy (nats per character) and its gradient for every parameter.
 
     Returns
@@ -112,7 +114,7 @@ def char_model_loss(kind, model: dict, inputs, targets, state0=None, lengths=Non
     grads : dict with the keys of ``model``
     output : CharModelOutput
     """
-    output, cache = char_model_forward(kind, model, inputs, state0, lengths)
+    output, cache = char_model_forward(kind, model, inputs, state0, lengths, **options)
     loss, dscores = softmax_cross_entropy(output.scores, targets, lengths)
     dhidden, dW_y, db_y = readout_backward(dscores, output.hidden, model["W_y"])
     dstate = (tuple(np.zeros_like(s) for s in output.state) if kind == "lstm"
@@ -122,11 +124,11 @@ def char_model_loss(kind, model: dict, inputs, targets, state0=None, lengths=Non
     return loss, grads, output
 
 
-def train_char_model(kind, model: dict, inputs, targets, steps: int, lr: float = 0.05, lengths=None):
+def train_char_model(kind, model: dict, inputs, targets, steps: int, lr: float = 0.05, lengths=None, **options):
     """Full-batch Adam on the next-character loss.
 
     Returns the trained parameters and the loss before each step (a list of floats).
-    Training is deterministic: it has no randomness of its own.  A thin use of
+    ``options`` go to the cell.  Training is deterministic: it has no randomness of its own.  A thin use of
     :func:`lessons_lib.training.loop.train`, which stops with a ``FloatingPointError``
     if the loss stops being finite.
     """
@@ -134,7 +136,7 @@ def train_char_model(kind, model: dict, inputs, targets, steps: int, lr: float =
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
 
     def step_fn(params, batch, carry):
-        loss, grads, _ = char_model_loss(kind, params, inputs, targets, lengths=lengths)
+        loss, grads, _ = char_model_loss(kind, params, inputs, targets, lengths=lengths, **options)
         return loss, grads, carry
 
     model, history = train(step_fn, model, repeat(None), steps, lr=lr, on_nan="raise")
@@ -149,29 +151,30 @@ class Chunk(NamedTuple):
     start: bool          #: True at the first chunk of a pass over the text, to start from a zero state
 
 
-def char_model_step(kind):
+def char_model_step(kind, **options):
     """A step function for :func:`lessons_lib.training.loop.train` on :class:`Chunk` batches.
 
     It carries the final state of each chunk over to the next (truncated
     backpropagation through time) and starts from a zero state whenever
-    ``chunk.start`` is true.
+    ``chunk.start`` is true.  ``options`` go to the cell.
     """
     kind = check_kind(kind)
 
     def step_fn(params, chunk: Chunk, state):
         loss, grads, output = char_model_loss(kind, params, chunk.inputs, chunk.targets,
-                                              state0=None if chunk.start else state)
+                                              state0=None if chunk.start else state, **options)
         return loss, grads, output.state
 
     return step_fn
 
 
-def generate(kind, model: dict, vocab: Vocabulary, start: str, length: int, temperature: float = 0.0, rng=None) -> str:
+def generate(kind, model: dict, vocab: Vocabulary, start: str, length: int, temperature: float = 0.0, rng=None,
+             **options) -> str:
     """Generate ``length`` characters after ``start`` by feeding each prediction back in.
 
     With ``temperature = 0`` the most likely character is taken (greedy, no
     randomness); otherwise characters are sampled from ``softmax(y / temperature)``
-    with the explicit generator ``rng``.
+    with the explicit generator ``rng``.  ``options`` go to the cell.
     """
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
@@ -179,7 +182,7 @@ def generate(kind, model: dict, vocab: Vocabulary, start: str, length: int, temp
         raise TypeError("sampling with temperature > 0 needs rng, a numpy Generator")
     if not start:
         raise ValueError("start must hold at least one character")
-    output, _ = char_model_forward(kind, model, vocab.encode(start)[None])
+    output, _ = char_model_forward(kind, model, vocab.encode(start)[None], **options)
     state, scores = output.state, output.scores[0, -1]
     text = start
     for _ in range(length):
@@ -188,6 +191,6 @@ def generate(kind, model: dict, vocab: Vocabulary, start: str, length: int, temp
         else:
             k = int(rng.choice(vocab.size, p=softmax(scores / temperature)))
         text += vocab.chars[k]
-        output, _ = char_model_forward(kind, model, np.array([[k]]), state0=state)
+        output, _ = char_model_forward(kind, model, np.array([[k]]), state0=state, **options)
         state, scores = output.state, output.scores[0, -1]
     return text

@@ -17,7 +17,10 @@ Two ways to read out, chosen with ``where``:
     steps of a window lack context and some targets are missing).
 
 The parameters are one flat dict: the cell's ``W_x``, ``W_h``, ``b_x``,
-``b_h`` and the read-out's ``W_y`` ``(K, H)`` and ``b_y`` ``(K,)``.
+``b_h`` (and a peephole LSTM's ``p_i``, ``p_f``, ``p_o``) and the read-out's
+``W_y`` ``(K, H)`` and ``b_y`` ``(K,)``.  The cell's keyword options
+(``variant=`` for an LSTM, ``reset=``, ``update=`` for a GRU) pass through
+``**options`` to :func:`~lessons_lib.cells.dispatch.sequence_forward`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..cells.dispatch import sequence_backward, sequence_forward, zero_state
+from ..cells.dispatch import cell_params, sequence_backward, sequence_forward, zero_state
 from ..cells.initialisation import init_params
 from ..training.losses import mean_squared_error
 from ..training.readout import readout_backward, readout_forward
@@ -62,8 +65,11 @@ def _check_where(where) -> str:
     return where
 
 
-def regressor_forward(kind, model: dict, x, state0=None, where: str = "last"):
-    """Run the regressor on ``x`` of shape (N, T, D); returns a :class:`RegressorOutput` and the cell's cache."""
+def regressor_forward(kind, model: dict, x, state0=None, where: str = "last", **options):
+    """Run the regressor on ``x`` of shape (N, T, D); returns a :class:`RegressorOutput` and the cell's cache.
+
+    ``options`` go to the cell (``variant="peephole"``, say).
+    """
     kind, where = check_kind(kind), _check_where(where)
     missing = [k for k in (*CELL_KEYS, "W_y", "b_y") if k not in model]
     if missing:
@@ -73,14 +79,13 @@ def regressor_forward(kind, model: dict, x, state0=None, where: str = "last"):
         raise ValueError(f"x must have shape (N, T, D), got {x.shape}")
     N, H = x.shape[0], model["W_h"].shape[1]
     state0 = zero_state(kind, N, H, model["W_x"].dtype) if state0 is None else state0
-    cell = {k: model[k] for k in CELL_KEYS}
-    hidden, state, cache = sequence_forward(kind, cell, x, state0)               # (N, T, H)
+    hidden, state, cache = sequence_forward(kind, cell_params(model), x, state0, **options)   # (N, T, H)
     read = hidden[:, -1:] if where == "last" else hidden                         # (N, 1 or T, H)
     y = readout_forward(read, model["W_y"], model["b_y"])                        # (N, 1 or T, K)
     return RegressorOutput(hidden, y[:, 0] if where == "last" else y, state), cache
 
 
-def regressor_loss(kind, model: dict, x, target, mask=None, state0=None, where: str = "last"):
+def regressor_loss(kind, model: dict, x, target, mask=None, state0=None, where: str = "last", **options):
     """Mean squared error of the predictions and its gradient for every parameter.
 
     Parameters
@@ -93,6 +98,8 @@ def regressor_loss(kind, model: dict, x, target, mask=None, state0=None, where: 
         Which entries are scored (see :func:`lessons_lib.training.losses.mean_squared_error`).
     state0 : initial state, optional (zeros by default)
     where : {"last", "all"}
+    **options
+        The cell's options (see :func:`~lessons_lib.cells.dispatch.sequence_forward`).
 
     Returns
     -------
@@ -100,7 +107,7 @@ def regressor_loss(kind, model: dict, x, target, mask=None, state0=None, where: 
     grads : dict with the keys of ``model``
     output : RegressorOutput
     """
-    output, cache = regressor_forward(kind, model, x, state0, where)
+    output, cache = regressor_forward(kind, model, x, state0, where, **options)
     loss, dy = mean_squared_error(output.y, target, mask)
     hidden = output.hidden
     if where == "last":
@@ -115,11 +122,11 @@ def regressor_loss(kind, model: dict, x, target, mask=None, state0=None, where: 
     return loss, grads, output
 
 
-def regressor_predict(kind, model: dict, x, where: str = "last", batch_size: int = 4096) -> np.ndarray:
-    """Predictions for many sequences, ``batch_size`` at a time (to bound memory)."""
+def regressor_predict(kind, model: dict, x, where: str = "last", batch_size: int = 4096, **options) -> np.ndarray:
+    """Predictions for many sequences, ``batch_size`` at a time (to bound memory); ``options`` go to the cell."""
     x = np.asarray(x)
     if x.ndim != 3:
         raise ValueError(f"x must have shape (N, T, D), got {x.shape}")
-    parts = [regressor_forward(kind, model, x[i:i + batch_size], where=where)[0].y
+    parts = [regressor_forward(kind, model, x[i:i + batch_size], where=where, **options)[0].y
              for i in range(0, x.shape[0], batch_size)]
     return np.concatenate(parts, axis=0)

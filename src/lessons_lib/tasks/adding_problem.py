@@ -147,21 +147,38 @@ def accuracy(prediction, target, tolerance: float = TOLERANCE) -> float:
     return float(np.mean(np.abs(prediction - target) < tolerance))
 
 
-def adding_step(kind):
-    """A step function for :func:`lessons_lib.training.loop.train` on :class:`AddingBatch` batches."""
+def _cell_options(cell_options) -> dict:
+    if cell_options is None:
+        return {}
+    if not isinstance(cell_options, dict):
+        raise TypeError(f"cell_options must be a dict of the cell's options (e.g. {{'variant': 'peephole'}}), "
+                        f"got {type(cell_options).__name__}")
+    return cell_options
+
+
+def adding_step(kind, cell_options: dict | None = None):
+    """A step function for :func:`lessons_lib.training.loop.train` on :class:`AddingBatch` batches.
+
+    ``cell_options`` go to the cell (an LSTM's ``{"variant": "peephole"}``, say).
+    """
     kind = check_kind(kind)
+    options = _cell_options(cell_options)
 
     def step_fn(model, batch: AddingBatch, carry):
-        loss, grads, _ = regressor_loss(kind, model, batch.x, batch.target, where="last")
+        loss, grads, _ = regressor_loss(kind, model, batch.x, batch.target, where="last", **options)
         return loss, grads, carry
 
     return step_fn
 
 
-def evaluate_adding(kind, model: dict, batch: AddingBatch, variant: str = "first-half") -> dict:
-    """Mean squared error, normalised MSE (``mse / Var(y)``) and accuracy of ``model`` on ``batch``."""
+def evaluate_adding(kind, model: dict, batch: AddingBatch, variant: str = "first-half",
+                    cell_options: dict | None = None) -> dict:
+    """Mean squared error, normalised MSE (``mse / Var(y)``) and accuracy of ``model`` on ``batch``.
+
+    ``variant`` is the task's; ``cell_options`` go to the cell.
+    """
     variant = check_choice("variant", variant, VARIANTS)
-    y = regressor_predict(kind, model, batch.x, where="last")
+    y = regressor_predict(kind, model, batch.x, where="last", **_cell_options(cell_options))
     mse = float(np.mean((y - batch.target) ** 2))
     return {"mse": mse, "nmse": mse / TARGET_VARIANCE[variant],
             "accuracy": accuracy(y, batch.target, TOLERANCE * TARGET_RANGE[variant])}
@@ -170,13 +187,16 @@ def evaluate_adding(kind, model: dict, batch: AddingBatch, variant: str = "first
 def train_adding(kind, T: int, seed: int, steps: int, H: int = 32, N: int = 32, lr: float = 0.02,
                  max_norm: float | None = 1.0, dtype=np.float32, progress: bool = False,
                  variant: str = "first-half", eval_every: int | None = None, stop_nmse: float | None = None,
-                 **init_options):
+                 cell_options: dict | None = None, **init_options):
     """Train a fresh model on the adding problem with sequences of length ``T``.
 
     The seed fixes both the initial weights and the training batches (two
     independent streams spawned from ``np.random.default_rng(seed)``), so a
     run is reproducible from ``(kind, T, seed)`` and the settings.
     ``init_options`` go to :func:`lessons_lib.cells.initialisation.init_params` (``forget_bias=1.0``, say).
+    ``cell_options`` go to the cell at every step (an LSTM's ``{"variant":
+    "peephole"}``, say); an LSTM's ``variant`` goes to ``init_params`` too,
+    which makes the peephole weights.  (``variant`` alone is the task's.)
 
     With ``eval_every``, the model is scored every ``eval_every`` steps on
     :func:`validation_batch` (never on the test batch); with ``stop_nmse``
@@ -188,6 +208,9 @@ def train_adding(kind, T: int, seed: int, steps: int, H: int = 32, N: int = 32, 
     variant = check_choice("variant", variant, VARIANTS)
     if stop_nmse is not None and eval_every is None:
         raise ValueError("stop_nmse needs eval_every: how often to score the validation batch")
+    cell_options = _cell_options(cell_options)
+    if kind == "lstm" and "variant" in cell_options:
+        init_options = {**init_options, "variant": cell_options["variant"]}
     init_rng, data_rng = np.random.default_rng(seed).spawn(2)
     model = init_regressor(kind, 2, H, 1, init_rng, dtype=dtype, **init_options)
     evaluate = stop_when = None
@@ -195,12 +218,12 @@ def train_adding(kind, T: int, seed: int, steps: int, H: int = 32, N: int = 32, 
         held_out = validation_batch(T, dtype=dtype, variant=variant)
 
         def evaluate(params):
-            return evaluate_adding(kind, params, held_out, variant)
+            return evaluate_adding(kind, params, held_out, variant, cell_options)
 
         if stop_nmse is not None:
             def stop_when(metrics):
                 return metrics["nmse"] < stop_nmse
-    return train(adding_step(kind), model, adding_batches(data_rng, N, T, dtype, variant), steps, lr=lr,
+    return train(adding_step(kind, cell_options), model, adding_batches(data_rng, N, T, dtype, variant), steps, lr=lr,
                  max_norm=max_norm, progress=progress, desc=f"{kind}, T = {T}, seed {seed}",
                  evaluate=evaluate, eval_every=eval_every, stop_when=stop_when)
 

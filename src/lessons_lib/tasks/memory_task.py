@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..cells.dispatch import sequence_backward, sequence_forward, zero_state
+from ..cells.dispatch import cell_params, sequence_backward, sequence_forward, zero_state
 from ..cells.initialisation import init_params
 from ..training.optim import adam_init, adam_step
 from ..training.readout import readout_backward, readout_forward
@@ -133,11 +133,11 @@ def _cell(model: dict) -> dict:
     missing = [k for k in (*CELL_KEYS, "W_y", "b_y") if k not in model]
     if missing:
         raise ValueError(f"model must have the cell's keys {list(CELL_KEYS)} and 'W_y', 'b_y', missing {missing}")
-    return {k: model[k] for k in CELL_KEYS}
+    return cell_params(model)   # the four arrays, and a peephole LSTM's p_i, p_f, p_o
 
 
 def memory_model_forward(kind, model: dict, x, **options):
-    """Run the model from a zero state.
+    """Run the model from a zero state; ``options`` go to the cell (``variant=`` of an LSTM, say).
 
     Returns
     -------
