@@ -47,14 +47,14 @@ CONTENDERS = {
     "chrono": ("lstm", {}, {}),
     "gru": ("gru", {}, {}),
 }
-#: The learning-rate grid of every contender, per task: around chapter 4's 0.03, and the adding grid's lower end.
+#: The learning-rate grid of every contender, per task (around chapter 4's 0.03, and the adding grid's lower end).
 LEARNING_RATES = {"memory": (0.01, 0.03, 0.1), "adding": (0.001, 0.003, 0.01)}
 #: The settings of each task.
 SETTINGS = {
     "memory": {"T": 12, "H": 2, "N": 32, "steps": 600, "min_gap": 3, "quiet": 0.1},
     "adding": {"T": 50, "H": 32, "N": 32, "steps": 2000, "eval_every": 100, "stop_nmse": 0.01},
 }
-#: Seeds of the held-out memory batches: chapter 4's test batch, and a validation batch of its own.
+#: Seeds of the held-out memory batches (chapter 4's test batch, and a validation batch of its own).
 MEMORY_TEST_SEED, MEMORY_VALIDATION_SEED = 999, 998
 #: The recall error of always answering 0, ``E[v^2]`` for ``v ~ U(-1, 1)``.
 MEMORY_BASELINE = 1.0 / 3.0
