@@ -120,14 +120,16 @@ def check_net(kind, net) -> tuple[list[tuple[dict, ...]], np.dtype, dict]:
             where = f"net[{k}][{d}]"
             inputs = "D" if k == 0 else nd * dims["H"]
             spec = {"W_x": ("GH", inputs), "W_h": ("GH", "H"), "b_x": ("GH",), "b_h": ("GH",)}
+            columns = np.shape(params.get("W_x")) if isinstance(params, Mapping) else ()
+            if k > 0 and len(columns) == 2 and columns[1] != inputs:
+                raise ValueError(f"{where}['W_x'] must have shape ({dims['GH']}, {inputs}), got {columns}: "
+                                 f"layer {k} reads the output of layer {k - 1}, {nd} direction(s) of "
+                                 f"H = {dims['H']}, so {inputs} columns")
             try:
                 p, p_dtype = check_params(params, spec, dims, CELL_NAMES[kind])
             except (ValueError, TypeError) as exc:
                 msg = (str(exc).replace("params[", f"{where}[").replace("params for", f"{where} for")
                        .replace("params must", f"{where} must"))
-                if k > 0 and "['W_x'] must have shape" in msg:
-                    msg += (f" (layer {k} reads the output of layer {k - 1}: "
-                            f"{nd} direction(s) x H = {dims['H']}, so {inputs} columns)")
                 raise type(exc)(msg) from None
             if dims["GH"] != G * dims["H"]:
                 raise ValueError(f"{where}['W_h'] of {CELL_NAMES[kind]} must have shape ({G}H, H) = "
@@ -137,7 +139,7 @@ def check_net(kind, net) -> tuple[list[tuple[dict, ...]], np.dtype, dict]:
                 dtype = p_dtype
             elif p_dtype != dtype:
                 raise TypeError(f"{where} has dtype {p_dtype}, but net[0][0] has {dtype}; "
-                                "every layer must have the same dtype")
+                                "every layer and direction must have the same dtype")
             checked.append(p)
         layers.append(tuple(checked))
     return layers, dtype, {"D": dims["D"], "H": dims["H"], "L": len(net), "num_directions": nd}
