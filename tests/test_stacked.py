@@ -208,6 +208,18 @@ def test_gradients_match_finite_differences(kind, L, bidirectional, with_lengths
     assert not bad, f"gradients off: {bad}"
 
 
+def test_gru_options_reach_every_layer(rng):
+    """reset= and update= apply to every cell: the gradients still check, and layer 0 is sequence_forward's."""
+    options = {"reset": "before", "update": "write"}
+    net, x, state0, dout, dstate = make_problem("gru", 3, 3, 2, 2, 2, 2, rng)
+    errors = stacked_fd_errors("gru", net, x, state0, dout, dstate, np.array([1, 3, 2]), **options)
+    bad = {k: f"{v:.1e}" for k, v in errors.items() if not v < GRAD_TOL}
+    assert not bad, f"gradients off: {bad}"
+    out, _, _ = stacked_forward("gru", net[:1], x, state0[:2], **options)
+    np.testing.assert_array_equal(out[..., :2], sequence_forward("gru", net[0][0], x, state0[0], **options)[0])
+    assert rel_error(out, stacked_forward("gru", net[:1], x, state0[:2])[0]) > 1e-3
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_gradients_with_dropout_match_finite_differences(kind, rng):
     """With inter-layer dropout (fixed masks from a seeded rng) every gradient still agrees with differences."""
