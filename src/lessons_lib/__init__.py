@@ -5,8 +5,11 @@ The public API at the top level:
 - :func:`sequence_forward`, :func:`sequence_backward`: any of the three cells
   (``kind`` = ``"rnn"``, ``"lstm"``, ``"gru"``) over a batch of sequences,
   with exact backpropagation through time;
+- :func:`stacked_forward`, :func:`stacked_backward`, :func:`init_stacked`:
+  stacked and bidirectional networks of those cells, layer by layer;
 - :func:`from_torch_state_dict`, :func:`to_torch_state_dict`: weights and
-  gradients to and from PyTorch's layout;
+  gradients to and from PyTorch's layout (one layer, or with ``num_layers=``
+  and ``bidirectional=`` a whole network);
 - :func:`init_params`, :func:`zero_state`: starting points;
 - :func:`rel_error`, :func:`numerical_gradient`, :func:`gradient_errors`,
   :func:`check_sequence_gradients`: gradient checks.
@@ -33,6 +36,7 @@ matplotlib or ipywidgets, and ``teaching`` may use everything.  This
 
 from .cells.dispatch import sequence_backward, sequence_forward, zero_state
 from .cells.initialisation import init_params
+from .cells.stacked import init_stacked, stacked_backward, stacked_forward
 from .cells.torch_layout import from_torch_state_dict, to_torch_state_dict
 from .gradcheck import check_sequence_gradients, gradient_errors, numerical_gradient, rel_error
 
@@ -40,6 +44,9 @@ __all__ = [
     "sequence_forward",
     "sequence_backward",
     "zero_state",
+    "stacked_forward",
+    "stacked_backward",
+    "init_stacked",
     "from_torch_state_dict",
     "to_torch_state_dict",
     "init_params",

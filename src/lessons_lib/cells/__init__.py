@@ -5,6 +5,7 @@
 - :mod:`~lessons_lib.cells.lstm_variants`: the LSTM with one piece removed or changed (no forget gate, no output
   gate, no candidate tanh, coupled gates, peepholes), chosen with ``variant=``;
 - :mod:`~lessons_lib.cells.dispatch`: one entry point for all three (``kind`` = ``"rnn"``, ``"lstm"``, ``"gru"``);
+- :mod:`~lessons_lib.cells.stacked`: stacked and bidirectional networks, layer by layer over the dispatch;
 - :mod:`~lessons_lib.cells.activations`, :mod:`~lessons_lib.cells.sequence`: the pieces they share;
 - :mod:`~lessons_lib.cells.initialisation`: starting parameters;
 - :mod:`~lessons_lib.cells.torch_layout`: the seam to PyTorch's parameter names and shapes.
