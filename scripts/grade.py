@@ -300,12 +300,15 @@ class _Reader(threading.Thread):
         self.size = 0
 
     def run(self):
-        for line in iter(self.stream.readline, b""):
-            if self.lines is not None:
-                self.lines.put(line)
-            elif self.size < self.cap:
-                self.kept.append(line.decode("utf-8", "replace"))
-            self.size += len(line)
+        try:
+            for line in iter(self.stream.readline, b""):
+                if self.lines is not None:
+                    self.lines.put(line)
+                elif self.size < self.cap:
+                    self.kept.append(line.decode("utf-8", "replace"))
+                self.size += len(line)
+        except (OSError, ValueError):  # the pipe was closed under it
+            pass
         if self.lines is not None:
             self.lines.put(None)
 
@@ -394,6 +397,9 @@ def _run_worker(todo, workdir, timeout, max_output, outcomes) -> int | None:
         if process.poll() is None:
             process.kill()
             process.wait()
+        for reader in (out, err):  # a child process of the student's code may still hold a pipe open
+            reader.join(2)
+            reader.stream.close()
 
 
 def _failure(step, status, detail, seconds) -> dict:
@@ -745,8 +751,9 @@ def summary(rows: list[Row], hardest: int = 3) -> str:
     students = sorted({r.student for r in rows})
     exercises = sorted({(r.chapter, r.exercise) for r in graded})
     passed = sum(r.passed for r in graded)
+    plural = "" if len(exercises) == 1 else "s"
     lines = [f"{len(students)} students, {len({r.notebook for r in rows if r.notebook})} notebooks, "
-             f"{len(exercises)} exercises: {passed} of {len(graded)} graded exercises pass."]
+             f"{len(exercises)} exercise{plural}: {passed} of {len(graded)} results pass."]
     by_status: dict[str, int] = {}
     for r in rows:
         by_status[r.status] = by_status.get(r.status, 0) + 1
