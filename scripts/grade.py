@@ -14,8 +14,8 @@ may be mixed):
   (so nbgrader's ``submitted/alice/ch02/02_vanishing_gradients.ipynb`` works too);
 - **files named after students**: ``SUBMISSIONS/alice_02_vanishing_gradients.ipynb``,
   ``alice-02_vanishing_gradients.ipynb``, or just ``alice_02.ipynb``; the
-  student is everything before the last ``_`` or ``-`` that is followed by the
-  chapter's two-digit number.
+  student is everything before the first ``_`` or ``-`` that is followed by
+  two digits (``mary_jane_02.ipynb`` is Mary Jane's).
 
 A notebook's chapter is read from its content: the note that
 ``make_student_edition.py`` puts after the title (it names the book's
@@ -58,11 +58,13 @@ What is written
 ---------------
 - ``--out`` (CSV): one row per student, notebook and exercise, with the columns
   student, notebook, chapter, exercise, function, passed (true/false), status,
-  message (on one line), seconds. The status is one of ``passed``, ``failed`` (the checker's
+  message (on one line) and seconds (the time of the exercise's own cells and
+  of its check). The status is one of ``passed``, ``failed`` (the checker's
   message says what differs), ``not written`` (the stub still raises
   ``NotImplementedError``), ``missing`` (no function of that name was defined),
   ``error``, ``timeout``, ``crashed``, ``invalid notebook``, ``wrong chapter``,
-  ``no notebook`` (with ``--chapter``), ``unrecognised``.
+  ``no notebook`` (with ``--chapter``), ``no exercises`` (a chapter without
+  checked exercises), ``unrecognised``.
 - ``--feedback`` (default: a folder ``feedback`` next to the CSV): one
   Markdown file per student, ``STUDENT.md``, with each exercise's result and
   the checker's feedback, to hand back.
@@ -258,8 +260,8 @@ def plan_run(nb, chapter: Chapter) -> list[dict]:
     with a ``check`` step for each exercise in place of the student's checker cell.
 
     An exercise's check goes where its checker cell is (found by its nbgrader id or by the call of
-    its checker on its function); without one, after the last cell that defines its function;
-    without that either, at the end, where it reports the function missing.
+    its checker on its function), or after the last cell that defines its function if that comes
+    later; without either, at the end, where it reports the function missing.
     """
     cells = nb.get("cells", [])
     code = [(k, _source(c), c.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
@@ -272,8 +274,8 @@ def plan_run(nb, chapter: Chapter) -> list[dict]:
                  if gid == f"{exercise.label}-check"
                  or re.search(rf"\b{exercise.checker}\(\s*{re.escape(exercise.function)}\b", src)]
         defs = [k for k, src, _ in code if _defines(src, exercise.function)]
-        if calls:
-            anchor = calls[-1]
+        if calls:  # after the last definition too, in case the student moved the cells around
+            anchor = max([calls[-1]] + [d + 0.5 for d in defs[-1:]])
             checker_cells.update(calls)
         else:
             anchor = defs[-1] + 0.5 if defs else end
@@ -348,8 +350,10 @@ def run_plan(steps: list[dict], workdir: pathlib.Path, timeout: float = DEFAULT_
 def _run_worker(todo, workdir, timeout, max_output, outcomes) -> int | None:
     """One worker process over ``todo``; the step number it stopped at, or None if it finished."""
     job = {"steps": todo, "max_output": max_output}
+    env = _worker_env()
+    env["IPYTHONDIR"] = str(workdir.parent / ".ipython")  # not the teacher's profile
     process = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).resolve()), "--worker"],
-                               cwd=workdir, env=_worker_env(), stdin=subprocess.PIPE,
+                               cwd=workdir, env=env, stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lines: queue.Queue = queue.Queue()
     out, err = _Reader(process.stdout, lines), _Reader(process.stderr, cap=max_output)
@@ -461,9 +465,10 @@ def _shell():
         from IPython.core.interactiveshell import InteractiveShell
     except ImportError:
         return None
-    shell = InteractiveShell.instance(colors="nocolor")
-    shell.history_manager.enabled = False
-    return shell
+    from traitlets.config import Config
+    config = Config()
+    config.HistoryManager.enabled = False
+    return InteractiveShell.instance(config=config, colors="nocolor")
 
 
 def _run_cell(shell, namespace: dict, source: str) -> BaseException | None:
@@ -689,7 +694,7 @@ def grade(folder: pathlib.Path, chapters: dict[str, Chapter], timeout: float = D
         students = sorted({s.student for s in submissions})
         for student in students:
             for stem in sorted(assigned):
-                if not any(r.student == student and r.chapter == stem and r.status != "wrong chapter" for r in rows):
+                if not any(r.student == student and r.chapter == stem for r in rows):
                     chapter = chapters[stem]
                     rows += [Row(student, "", stem, e.label, e.function, False, "no notebook",
                                  f"no notebook of chapter {stem} was found for {student}.", 0.0)
@@ -773,7 +778,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--worker"]:
         return worker_main()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 2)[2].split("What is run")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("submissions", type=pathlib.Path, help="the folder of submitted notebooks (only read)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("gradebook.csv"),

@@ -223,6 +223,25 @@ def test_every_student_gets_a_feedback_file_and_the_summary_names_the_hardest(gr
 
 # ----------------------------------------------------------------------------- the parts
 
+def test_the_teachers_guide_states_the_defaults():
+    guide = (BOOK / "teachers_guide.md").read_text()
+    assert f"**{grade.DEFAULT_TIMEOUT:g} seconds** by default (`--timeout`)" in guide
+    assert f"{grade.DEFAULT_MAX_OUTPUT:,} characters per cell (`--max-output`)".replace(",", " ") in guide
+    assert f"a class of eleven made-up submissions of\nchapter {CHAPTER[:2].lstrip('0')}" in guide
+
+
+def test_with_an_assignment_other_chapters_and_missing_notebooks_are_reported(tmp_path):
+    _write(tmp_path / "alice" / "03_gated_architectures.ipynb", _student_notebook("03_gated_architectures"))
+    (tmp_path / "bob_01.ipynb").write_text("{not json")
+    chapters = grade.load_chapters()
+    rows, _ = grade.grade(tmp_path, chapters, assigned={CHAPTER})
+    assert sorted((r.student, r.chapter, r.exercise, r.status) for r in rows) == [
+        ("alice", "01_introduction", "ex-intro-step", "no notebook"),
+        ("alice", "03_gated_architectures", "", "wrong chapter"),
+        ("bob", "01_introduction", "ex-intro-step", "invalid notebook")]
+    assert not any(r.passed for r in rows)
+
+
 def test_both_layouts_are_recognised(tmp_path):
     for name in ["alice/02_vanishing_gradients.ipynb", "bob/ch02/whatever.ipynb", "carol_02_vanishing_gradients.ipynb",
                  "dan-02.ipynb", "mary_jane_01_introduction.ipynb", "README.ipynb",
