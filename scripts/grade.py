@@ -650,8 +650,10 @@ def grade_notebook(submission: Submission, chapters: dict[str, Chapter], scratch
     for step in steps:
         outcome = outcomes.get(step["step"], {})
         if step["kind"] == "cell":
-            if outcome.get("status") in ("timeout", "crashed"):
-                notes.append(f"In {submission.relative}, {outcome['message']}")
+            if outcome.get("status") in ("error", "timeout", "crashed"):
+                first = next((line.strip() for line in step["source"].splitlines() if line.strip()), "")
+                notes.append(f"In {submission.relative}, the code cell that starts `{first[:60]}`: "
+                             f"{outcome['message'].rstrip('.')}.")
             continue
         status = outcome.get("status", "error")
         message = outcome.get("message") or "the check did not run."
