@@ -5,6 +5,7 @@ Usage (from the repository root):
     python scripts/make_student_edition.py                      # every notebook under book/ -> student/
     python scripts/make_student_edition.py --out /tmp/class     # another folder
     python scripts/make_student_edition.py book/01_introduction.ipynb
+    python scripts/make_student_edition.py --nbgrader --out course/source/ch01 book/01_introduction.ipynb
 
 The book itself is the teacher edition. The student edition is made from the
 same notebooks, so there is no second copy to keep in step. In each notebook:
@@ -19,6 +20,12 @@ same notebooks, so there is no second copy to keep in step. In each notebook:
   any other cell inside it is dropped);
 - every output and execution count is cleared, and a short note saying what
   the edition is goes after the title cell.
+
+With ``--nbgrader`` the code between the markers is kept (and so are the
+markers and the ``solution`` tag): the result is the *source* of an nbgrader
+assignment, without the written solutions, and ``nbgrader generate_assignment``
+replaces that code with its own stub. The solution and checker cells carry
+nbgrader's cell metadata in the book already.
 
 The script refuses a notebook whose solutions it cannot remove cleanly (markers
 in a cell without the tag, a tag without markers, unbalanced markers or
@@ -173,8 +180,12 @@ def _note(source_name: str, stubs: list[str]) -> str:
     return text
 
 
-def make_student_notebook(nb, source_name: str = "the book") -> tuple[object, Summary]:
-    """The student edition of a notebook (a new notebook; ``nb`` is not changed), and what changed."""
+def make_student_notebook(nb, source_name: str = "the book", nbgrader: bool = False) -> tuple[object, Summary]:
+    """The student edition of a notebook (a new notebook; ``nb`` is not changed), and what changed.
+
+    With ``nbgrader``, the code cells tagged ``solution`` keep their code and markers, for
+    nbgrader's source folder.
+    """
     nb = copy.deepcopy(nb)
     summary = Summary()
     cells = []
@@ -192,8 +203,12 @@ def make_student_notebook(nb, source_name: str = "the book") -> tuple[object, Su
                 cells.append(cell)
             continue
         if cell.cell_type == "code" and SOLUTION_TAG in tags:
-            cell.source, names = stub_code(cell.source, where)
+            stubbed, names = stub_code(cell.source, where)
             summary.stubs += names
+            if nbgrader:
+                cells.append(cell)
+                continue
+            cell.source = stubbed
             new_tags = [EXERCISE_TAG if t == SOLUTION_TAG else t for t in tags if t not in HIDING_TAGS]
             cell.metadata["tags"] = new_tags
             cells.append(cell)
@@ -212,21 +227,24 @@ def make_student_notebook(nb, source_name: str = "the book") -> tuple[object, Su
             cell.outputs = []
             cell.execution_count = None
         cell.get("metadata", {}).pop("execution", None)
-    note = nbformat.v4.new_markdown_cell(_note(source_name, summary.stubs))
+    note = nbformat.v4.new_markdown_cell(_note(source_name, [] if nbgrader else summary.stubs))
     note.id = "student-edition-note"  # a fixed id, so that the same book gives the same file
     nb.cells = cells[:1] + [note] + cells[1:]
     nb.metadata.pop("widgets", None)  # saved widget state belongs to the cleared outputs
     # The book's pairing with book/myst/*.md: a student's notebook stands alone, and Jupyter with
     # jupytext would otherwise write a Markdown twin of it on every save.
     nb.metadata.pop("jupytext", None)
-    check_no_solutions(nb, source_name)
+    check_no_solutions(nb, source_name, nbgrader)
     return nb, summary
 
 
-def check_no_solutions(nb, source_name: str) -> None:
-    """Raise ``EditionError`` if anything of a solution is left in ``nb``."""
+def check_no_solutions(nb, source_name: str, nbgrader: bool = False) -> None:
+    """Raise ``EditionError`` if anything of a solution is left in ``nb`` (with ``nbgrader``: outside
+    the code cells tagged ``solution``)."""
     for index, cell in enumerate(nb.cells):
         where = f"{source_name}, cell {index}"
+        if nbgrader and cell.cell_type == "code" and SOLUTION_TAG in _tags(cell):
+            continue
         if BEGIN in cell.source or END in cell.source:
             raise EditionError(f"{where}: a solution marker is left")
         if SOLUTION_TAG in _tags(cell):
@@ -245,7 +263,8 @@ def notebooks_under(folder: pathlib.Path) -> list[pathlib.Path]:
                   if ".ipynb_checkpoints" not in p.parts and "_build" not in p.parts)
 
 
-def write_edition(paths: list[pathlib.Path], out: pathlib.Path, overwrite: bool = False) -> dict:
+def write_edition(paths: list[pathlib.Path], out: pathlib.Path, overwrite: bool = False,
+                  nbgrader: bool = False) -> dict:
     """Write the student edition of each notebook in ``paths`` under ``out``; return their summaries.
 
     A notebook under ``book/`` keeps its path relative to ``book/``, so that the student
@@ -257,7 +276,7 @@ def write_edition(paths: list[pathlib.Path], out: pathlib.Path, overwrite: bool 
         path = path.resolve()
         relative = path.relative_to(BOOK) if path.is_relative_to(BOOK) else pathlib.Path(path.name)
         name = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
-        student, summary = make_student_notebook(nbformat.read(path, as_version=4), name)
+        student, summary = make_student_notebook(nbformat.read(path, as_version=4), name, nbgrader)
         target = out / relative
         text = nbformat.writes(student) + "\n"
         if target.exists() and target.read_text() != text and not overwrite:
@@ -279,10 +298,12 @@ def main(argv: list[str]) -> int:
                         help="output folder (default: student/ in the repository, which git ignores)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace student notebooks that differ from a fresh student edition")
+    parser.add_argument("--nbgrader", action="store_true",
+                        help="keep the code between the solution markers, for nbgrader's source folder")
     args = parser.parse_args(argv)
     paths = args.notebooks or notebooks_under(BOOK)
     try:
-        summaries = write_edition(paths, args.out, args.overwrite)
+        summaries = write_edition(paths, args.out, args.overwrite, args.nbgrader)
     except EditionError as exc:
         print(f"make_student_edition: {exc}", file=sys.stderr)
         return 1

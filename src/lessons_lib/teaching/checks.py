@@ -32,11 +32,19 @@ checker                                 the reader's function
 function may also return a tuple whose first items are the outputs (the
 library's own step functions return a cache as well), so each checker also
 accepts the library's function itself.
+
+Under nbgrader (when the environment variable ``NBGRADER_EXECUTION`` is set,
+as ``nbgrader autograde`` and ``nbgrader validate`` do), a checker whose
+function does not pass raises :class:`CheckFailed`, an ``AssertionError``,
+after printing its feedback: an autograder cell must fail to lose its points.
+Elsewhere it only prints, so that "Run all" in a student's notebook goes on
+past an unfinished exercise.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import textwrap
 import traceback
 from collections.abc import Callable, Mapping
@@ -107,6 +115,25 @@ class CheckResult:
 
     def __str__(self) -> str:
         return self.message
+
+
+class CheckFailed(AssertionError):
+    """Raised by a checker whose function does not pass, when the notebook is graded by nbgrader."""
+
+
+def _graded() -> bool:
+    """Whether the checkers run under nbgrader's autograder or validator."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+def _finish(result: "CheckResult", verbose: bool) -> "CheckResult":
+    """Print the feedback if asked; under nbgrader, raise :class:`CheckFailed` if the check failed."""
+    if verbose:
+        print(result.message)
+    if not result.passed and _graded():
+        raise CheckFailed(f"{result.function} does not pass {result.reference}'s check yet"
+                          + (": see the feedback above." if verbose else f".\n{result.message}"))
+    return result
 
 
 @dataclass(frozen=True)
@@ -268,9 +295,7 @@ def _run(checker: str, function, reference: str, cases: list[_Case], normalise, 
     message = _message(name, reference, labels, cases, problems, result_hints, passed)
     result = CheckResult(name, reference, passed, False, labels, tuple(problems),
                          tuple(m.key for m in dict.fromkeys(found.values())), result_hints, message)
-    if verbose:
-        print(message)
-    return result
+    return _finish(result, verbose)
 
 
 def _recognise(cases, got_by_case, problems, mistakes) -> dict[str, Mistake]:
@@ -313,9 +338,7 @@ def _not_written(name, reference, labels, exc, verbose) -> CheckResult:
                          _wrap("Replace the line `raise NotImplementedError(...)` with your code, run that "
                                "cell, then run this one again.")])
     result = CheckResult(name, reference, False, True, labels, (), (), (), message)
-    if verbose:
-        print(message)
-    return result
+    return _finish(result, verbose)
 
 
 def _wrap(text: str, indent: str = "", keep: tuple[str, ...] = ()) -> str:
@@ -874,6 +897,6 @@ def check_clip_by_norm(function, *, seed: int = 0, verbose: bool = True) -> Chec
                 _clip_mistakes(), fallback, verbose)
 
 
-__all__ = ["TOLERANCE", "MATCH_TOLERANCE", "CELL_SHAPES", "Problem", "CheckResult", "Mistake",
+__all__ = ["TOLERANCE", "MATCH_TOLERANCE", "CELL_SHAPES", "Problem", "CheckResult", "CheckFailed", "Mistake",
            "check_rnn_step_forward", "check_rnn_step_backward", "check_lstm_step_forward",
            "check_gru_step_forward", "check_gru_step_backward", "check_clip_by_norm"]
