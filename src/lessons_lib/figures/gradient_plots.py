@@ -239,7 +239,7 @@ def plot_log_curves(curves: Mapping, xlabel: str, ylabel: str, ax=None, referenc
     return ax
 
 
-POWER_LABEL = "power $k$ (steps back)"
+POWER_LABEL = "power $k$ (steps back)"  # W^k is the Jacobian over k steps of the linear recurrence
 
 
 def plot_transient_growth(growths: Mapping, decays: Mapping | None = None, ylim=None):
@@ -300,12 +300,14 @@ def plot_transient_growth(growths: Mapping, decays: Mapping | None = None, ylim=
     if decays is not None:
         ax_rnn = axes[1]
         for k, (label, d) in enumerate(decays.items()):
+            # Colours after those of the left panel, so that no colour means two things.
             ax_rnn.plot(d.distance, np.maximum(d.typical, FLOOR), markersize=5, markevery=_markevery(len(d.distance)),
-                        label=label, **curve_style(k))
+                        label=label, **curve_style(k + len(growths)))
             measured.append(d.typical)
         ax_rnn.set_title(r"tanh RNN: $\|\partial h_T / \partial h_{T-k}\|_2$", fontsize=10)
         ax_rnn.axhline(1.0, color="#999999", linewidth=0.8)
-        ax_rnn.set_xlabel(POWER_LABEL)
+        ax_rnn.set_xlim(0, max(int(d.distance[-1]) for d in decays.values()))
+        ax_rnn.set_xlabel("distance $k$ (steps back)")
         _legend_below(ax_rnn, ncol=1)
     ax.axhline(1.0, color="#999999", linewidth=0.8)
     ax.set_yscale("log")
