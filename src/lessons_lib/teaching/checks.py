@@ -887,7 +887,7 @@ def check_clip_by_norm(function, *, seed: int = 0, verbose: bool = True) -> Chec
 
 # ----------------------------------------------------------------------------- the cliff's scaling law
 
-#: The wall and the peak are measured on a grid, not computed exactly: this relative error is accepted.
+#: The relative error accepted for the wall and the peak, which a grid search measures rather than computes.
 CLIFF_TOLERANCE = 0.005
 #: The sequence lengths of :func:`check_cliff_wall`, doubling from one to the next.
 CLIFF_LENGTHS = (10, 20, 40, 80)
