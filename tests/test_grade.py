@@ -260,7 +260,8 @@ def test_the_exercises_come_from_the_teacher_edition():
     chapters = grade.load_chapters()
     assert [(e.label, e.function, e.checker) for e in chapters["02_vanishing_gradients"].exercises] == [
         ("ex-vg-step-backward", "my_rnn_step_backward", "check_rnn_step_backward"),
-        ("ex-vg-clip-code", "my_clip_by_norm", "check_clip_by_norm")]
+        ("ex-vg-clip-code", "my_clip_by_norm", "check_clip_by_norm"),
+        ("ex-vg-cliff", "my_cliff_wall", "check_cliff_wall")]
     assert chapters["03_gated_architectures"].exercises == ()
     assert grade.chapter_from_name("alice_02", chapters).stem == "02_vanishing_gradients"
     assert grade.chapter_from_name("notes", chapters) is None
@@ -298,7 +299,7 @@ def test_the_plan_runs_the_cells_before_each_check_and_skips_the_students_checke
     nb = _student_notebook("02_vanishing_gradients")
     steps = grade.plan_run(nb, chapters["02_vanishing_gradients"])
     checks = [s for s in steps if s["kind"] == "check"]
-    assert [s["function"] for s in checks] == ["my_rnn_step_backward", "my_clip_by_norm"]
+    assert [s["function"] for s in checks] == ["my_rnn_step_backward", "my_clip_by_norm", "my_cliff_wall"]
     assert steps[-1] is checks[-1]
     cells = [s for s in steps if s["kind"] == "cell"]
     assert not any("checks.check_" in s["source"] for s in cells)

@@ -42,6 +42,7 @@ KNOWN_SOLUTION_TEXT = {
     "02_vanishing_gradients.ipynb": [
         "delta = dh * (1.0 - h ** 2)",
         "scale = max_norm / norm if norm >= max_norm else 1.0",
+        "return cliff.w[k], abs(cliff.dloss[k])",
         r"J_1^\top J_2^\top",
     ],
 }
@@ -118,7 +119,7 @@ def test_one_command_makes_every_notebook(student):
     for path in NOTEBOOKS:
         assert (out / path.relative_to(BOOK)).exists(), path
         assert path.relative_to(ROOT).as_posix() in printed
-    assert "stubs: my_rnn_step;" in printed and "stubs: my_rnn_step_backward, my_clip_by_norm;" in printed
+    assert "stubs: my_rnn_step;" in printed and "stubs: my_rnn_step_backward, my_clip_by_norm, my_cliff_wall;" in printed
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -172,6 +172,118 @@ def recurrent_weights(H, sigma_max, rng, structure="gaussian") -> np.ndarray:
     return W * (sigma_max / np.linalg.norm(W, 2))
 
 
+# ----------------------------------------------------------------------------- non-normal matrices: transient growth
+
+def spectral_radius(W) -> float:
+    """``rho(W) = max |eigenvalue|`` of a square matrix of shape (H, H).
+
+    It fixes how fast ``W^k`` shrinks or grows in the long run,
+    ``||W^k||_2 ** (1 / k) -> rho(W)`` (Gelfand's formula), but not for how
+    many steps ``W^k`` may first grow: that takes the singular values.
+    """
+    return float(np.max(np.abs(np.linalg.eigvals(_check_square("W", W)))))
+
+
+def chain_matrix(H, eigenvalue, coupling) -> np.ndarray:
+    """``W = eigenvalue I + coupling S`` of shape (H, H), with ``S`` the ones on the first superdiagonal.
+
+    In a recurrence ``h_t = W h_{t-1}`` each unit keeps ``eigenvalue`` times
+    its own state and receives ``coupling`` times the state of the next
+    unit: a chain.  ``W`` is upper triangular, so every eigenvalue equals
+    ``eigenvalue`` and ``rho(W) = |eigenvalue|``, however large the
+    coupling; for ``coupling != 0`` and ``H >= 2`` the matrix is
+    **non-normal** (``W W^T != W^T W``).  Because ``I`` and ``S`` commute and
+    ``S^H = 0``, its powers have a closed form::
+
+        W^k = sum_j C(k, j) eigenvalue^(k - j) coupling^j S^j     (j = 0 .. min(k, H - 1))
+
+    and for ``H = 2``, ``W^k = [[l^k, k a l^(k-1)], [0, l^k]]`` with ``l`` the
+    eigenvalue and ``a`` the coupling.  Orhan and Pitkow (2020) study RNNs
+    with such chain-like, non-normal recurrent matrices.
+    """
+    H = _check_count("H", H)
+    eigenvalue = _check_number("eigenvalue", eigenvalue)
+    coupling = _check_number("coupling", coupling)
+    return eigenvalue * np.eye(H) + coupling * np.eye(H, k=1)
+
+
+def power_norms(W, K) -> np.ndarray:
+    """Spectral norms ``||W^k||_2`` of the powers of ``W`` (H, H), for ``k = 0 .. K``.
+
+    For the linear recurrence ``h_t = W h_{t-1}``, ``W^k`` is the Jacobian
+    ``dh_t/dh_{t-k}``, so these are the largest factors by which a gradient
+    can grow over ``k`` steps back.  They lie between the two numbers that
+    the eigenvalue story and the norm bound give::
+
+        rho(W)^k  <=  ||W^k||_2  <=  ||W||_2^k
+
+    with equality on both sides when ``W`` is normal (symmetric, orthogonal,
+    ...).  The running product is rescaled at every step, so that very
+    large or small norms neither overflow nor underflow.
+
+    Parameters
+    ----------
+    W : array of shape (H, H)
+    K : int
+        Largest power (zero or positive).
+
+    Returns
+    -------
+    array of shape (K + 1,)
+        Entry ``k`` is ``||W^k||_2``; entry 0 is 1 (the identity).
+    """
+    W = _check_square("W", W)
+    K = _check_count("K", K, 0)
+    log_norms = np.zeros(K + 1)
+    P, log_scale = np.eye(W.shape[0]), 0.0               # W^k = exp(log_scale) * P
+    for k in range(1, K + 1):
+        P = P @ W
+        norm = float(np.linalg.norm(P, 2))
+        if norm == 0.0:                                  # a nilpotent W: every later power is zero too
+            log_norms[k:] = -np.inf
+            break
+        log_norms[k] = log_scale + np.log(norm)
+        P /= norm
+        log_scale += np.log(norm)
+    with np.errstate(over="ignore", under="ignore"):     # beyond float64's range: inf or 0, as for rho^k
+        return np.exp(log_norms)
+
+
+class TransientGrowth(NamedTuple):
+    """The norms of the powers of a matrix, beside what its spectral radius and its norm predict."""
+
+    k: np.ndarray              # (K + 1,) powers 0 .. K
+    norms: np.ndarray          # (K + 1,) ||W^k||_2, measured
+    radius_powers: np.ndarray  # (K + 1,) rho(W)^k: the eigenvalue prediction, a lower bound
+    norm_powers: np.ndarray    # (K + 1,) ||W||_2^k: the upper bound
+    radius: float              # rho(W), the largest |eigenvalue|
+    norm: float                # ||W||_2, the largest singular value
+    peak: float                # max_k ||W^k||_2
+    peak_k: int                # the power at which it is reached
+
+
+def transient_growth(W, K) -> TransientGrowth:
+    """:func:`power_norms` of ``W`` (H, H) for ``k = 0 .. K``, with ``rho(W)^k``, ``||W||_2^k`` and the peak.
+
+    When ``rho(W) < 1`` the norms must decay in the end; when ``W`` is
+    non-normal they may first grow, for many steps and by orders of
+    magnitude: **transient growth** (Trefethen and Embree 2005).
+    ``peak > 1`` measures how much.
+
+    Returns
+    -------
+    TransientGrowth
+    """
+    norms = power_norms(W, K)
+    W = _check_square("W", W)
+    k = np.arange(norms.size)
+    radius, norm = spectral_radius(W), float(np.linalg.norm(W, 2))
+    with np.errstate(over="ignore", under="ignore"):
+        radius_powers, norm_powers = radius ** k, norm ** k
+    peak_k = int(np.argmax(norms))
+    return TransientGrowth(k, norms, radius_powers, norm_powers, radius, norm, float(norms[peak_k]), peak_k)
+
+
 # ----------------------------------------------------------------------------- forward and Jacobians
 
 class Trajectory(NamedTuple):
@@ -537,6 +649,130 @@ def bifurcation_weight(b) -> float:
         lo, hi = (mid, hi) if gap(mid) < 0 else (lo, mid)
     h = 0.5 * (lo + hi)
     return float(1.0 / (1.0 - h * h))
+
+
+def _cliff_forward(ws: np.ndarray, T: int, b: float, h0: float, target: float) -> tuple[np.ndarray, np.ndarray]:
+    """``h_T`` and ``dL/dw`` of the one-unit RNN for every ``w`` at once, by forward-mode differentiation.
+
+    Along with ``h_t = tanh(w h_{t-1} + b)`` it carries ``u_t = dh_t/dw``,
+    ``u_t = (1 - h_t**2) (h_{t-1} + w u_{t-1})`` with ``u_0 = 0``, so that
+    ``dL/dw = (h_T - target) u_T``.  A vector of weights costs one pass of
+    ``T`` steps; :func:`cliff_landscape` runs the library's backward pass
+    once per weight instead, and the tests check that the two agree.
+    """
+    h, u = np.full(ws.shape, h0), np.zeros(ws.shape)
+    for _ in range(T):
+        h_new = np.tanh(ws * h + b)
+        u = (1.0 - h_new * h_new) * (h + ws * u)
+        h = h_new
+    return h, (h - target) * u
+
+
+class CliffWall(NamedTuple):
+    """Where the loss cliff of :func:`cliff_landscape` is steepest, for one sequence length."""
+
+    T: int        # number of steps
+    w: float      # the wall: the weight at which |dL/dw| is largest
+    peak: float   # |dL/dw| there
+    h_T: float    # the final state there
+
+
+def cliff_wall(T, b=-0.5, h0=1.0, target=-1.0, search=(0.0, 4.0)) -> CliffWall:
+    """The weight ``w`` in ``search`` at which ``|dL/dw|`` of :func:`cliff_landscape` is largest, and that value.
+
+    A grid of 4001 weights over ``search``, then grids of 41 weights around
+    the best point of the last grid, each ten times finer, until the spacing
+    is below ``1e-10``.  The peak comes out to rounding error; its position
+    to about ``1e-8``, since the top of a smooth maximum is flat to within
+    rounding over about that width.  The zoom assumes that the largest value
+    on a grid lies next to the true maximum, which holds for the narrow,
+    single spike of the wall: checked against a dense search up to ``T = 1280``.
+
+    Parameters
+    ----------
+    T : int
+        Number of steps.
+    b, h0, target : float
+        As for :func:`cliff_landscape`.
+    search : (float, float)
+        The interval of weights searched, ``lo < hi``.
+
+    Returns
+    -------
+    CliffWall
+    """
+    T = _check_count("T", T)
+    b, h0, target = _check_number("b", b), _check_number("h0", h0), _check_number("target", target)
+    if not isinstance(search, (tuple, list)) or len(search) != 2:
+        raise TypeError(f"search must be a pair (lo, hi), got {search!r}")
+    lo, hi = _check_number("search[0]", search[0]), _check_number("search[1]", search[1])
+    if not lo < hi:
+        raise ValueError(f"search must have lo < hi, got {search!r}")
+    ws = np.linspace(lo, hi, 4001)
+    while True:
+        _, dloss = _cliff_forward(ws, T, b, h0, target)
+        k = int(np.argmax(np.abs(dloss)))
+        if ws[1] - ws[0] < 1e-10:
+            break
+        ws = np.linspace(ws[max(k - 2, 0)], ws[min(k + 2, ws.size - 1)], 41)
+    h_T, dloss = _cliff_forward(ws[k:k + 1], T, b, h0, target)
+    return CliffWall(T, float(ws[k]), float(abs(dloss[0])), float(h_T[0]))
+
+
+class CliffScaling(NamedTuple):
+    """How the wall of the loss cliff moves and steepens as the sequence grows."""
+
+    lengths: np.ndarray         # (M,) sequence lengths T
+    w_c: float                  # the bifurcation weight
+    wall: np.ndarray            # (M,) where |dL/dw| is largest
+    distance: np.ndarray        # (M,) w_c - wall
+    peak: np.ndarray            # (M,) the largest |dL/dw|
+    distance_ratio: np.ndarray  # (M - 1,) distance[m - 1] / distance[m]: 4 when T doubles, if distance ~ T**-2
+    peak_ratio: np.ndarray      # (M - 1,) peak[m] / peak[m - 1]: 8 when T doubles, if peak ~ T**3
+    bottleneck: float           # pi**2 / h_c**2, the limit of T**2 (w_c - wall) (h_c: the fixed point born at w_c)
+
+
+def cliff_scaling(lengths, b=-0.5, h0=1.0, target=-1.0) -> CliffScaling:
+    """:func:`cliff_wall` for several sequence lengths, and the scaling law of a saddle-node bottleneck.
+
+    Just below the bifurcation weight ``w_c`` (:func:`bifurcation_weight`)
+    the map ``h -> tanh(w h + b)`` nearly touches the diagonal at the state
+    ``h_c`` where the new fixed point will appear, ``1 - h_c**2 = 1 / w_c``.
+    There each step moves the state very little: with ``delta = w_c - w``
+    and ``v = h - h_c``, a Taylor expansion gives
+    ``h_{t+1} - h_t ~ -h_c (delta / w_c + w_c v**2)``, and passing the
+    bottleneck takes about ``pi / (h_c sqrt(delta))`` steps (Strogatz 2015,
+    "ghosts and bottlenecks").  The wall is where that passage takes the
+    whole sequence, so ``w_c - wall ~ (pi / h_c)**2 / T**2``, and ``dh_T/dw``
+    there grows like ``T**3`` (the passage time changes by
+    ``d/d delta (delta ** -1/2) ~ delta ** -3/2 ~ T**3`` steps per unit of ``w``).
+    Doubling ``T`` divides the distance by about 4 and multiplies the peak
+    by about 8, approached as ``T`` grows.
+
+    Parameters
+    ----------
+    lengths : sequence of int
+        Sequence lengths, each at least 1.
+    b : float
+        Negative bias (a positive fixed point appears suddenly only if ``b < 0``).
+    h0, target : float
+        As for :func:`cliff_landscape`; ``h0`` above the bottleneck, so that the state passes it.
+
+    Returns
+    -------
+    CliffScaling
+    """
+    arr = np.asarray(lengths)
+    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu" or arr.min() < 1:
+        raise ValueError(f"lengths must be a 1-D sequence of ints, each at least 1, got {lengths!r}")
+    w_c = bifurcation_weight(b)
+    walls = [cliff_wall(int(T), b, h0, target, search=(0.0, w_c + 2.0)) for T in arr]
+    wall = np.array([c.w for c in walls])
+    peak = np.array([c.peak for c in walls])
+    distance = w_c - wall
+    h_c = np.sqrt(1.0 - 1.0 / w_c)
+    return CliffScaling(arr.astype(np.int64), w_c, wall, distance, peak, distance[:-1] / distance[1:],
+                        peak[1:] / peak[:-1], float(np.pi ** 2 / h_c ** 2))
 
 
 # ----------------------------------------------------------------------------- forgetting the first input

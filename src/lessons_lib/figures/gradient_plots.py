@@ -5,7 +5,8 @@ Each cell has one colour *and* one marker (tanh RNN: vermillion circles,
 GRU: blue squares, LSTM: green triangles) and each kind of path one line
 style (solid: ``dh_T/dh_t``; dashed: ``dc_T/dc_t``; dotted: the direct path
 or a bound), so the figures read in greyscale and for colour-blind readers.
-The loss cliff of an exploding gradient is drawn here too.
+The loss cliff of an exploding gradient is drawn here too, and the transient
+growth of the powers of a non-normal recurrent matrix.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..analysis.gated_flow import PATHS, StateDecay
-from ..analysis.gradient_flow import GAMMA, Cliff, GradientDecay
+from ..analysis.gradient_flow import GAMMA, Cliff, GradientDecay, TransientGrowth
 from .style import LINESTYLES, MARKERS, OKABE_ITO, new_axes
 
 # Colours in a fixed order; yellow is left out because it is too pale on white.
@@ -236,6 +237,89 @@ def plot_log_curves(curves: Mapping, xlabel: str, ylabel: str, ax=None, referenc
     ax.set_ylabel(ylabel)
     _legend_below(ax, ncol=2)
     return ax
+
+
+POWER_LABEL = "power $k$ (steps back)"  # W^k is the Jacobian over k steps of the linear recurrence
+
+
+def plot_transient_growth(growths: Mapping, decays: Mapping | None = None, ylim=None):
+    """Transient growth: ``||W^k||_2`` against ``k`` beside ``rho(W)^k`` and ``||W||_2^k``; optionally a tanh RNN.
+
+    Left panel: for each matrix, the measured norms of its powers (solid,
+    with markers), the upper bound ``||W||_2^k`` (dotted, same colour) and
+    the eigenvalue prediction ``rho(W)^k`` (thin black dashes, drawn once
+    per distinct radius).  Right panel, if ``decays`` is given: the measured
+    Jacobian products ``||dh_T/dh_{T-k}||_2`` of tanh RNNs, one curve each.
+    Both panels share their vertical axis, so the humps can be compared.
+
+    Parameters
+    ----------
+    growths : dict
+        ``{label: TransientGrowth}`` from
+        :func:`lessons_lib.analysis.gradient_flow.transient_growth`.
+    decays : dict, optional
+        ``{label: GradientDecay}`` from
+        :func:`lessons_lib.analysis.gradient_flow.measure_gradient_decay`.
+    ylim : (float, float), optional
+        Vertical limits; by default they fit the measured curves.
+
+    Returns
+    -------
+    list of Axes
+        One or two: the powers, then the RNN panel if ``decays`` is given.
+    """
+    if not isinstance(growths, Mapping) or not growths:
+        raise TypeError("growths must be a non-empty dict {label: TransientGrowth}")
+    for label, g in growths.items():
+        if not isinstance(g, TransientGrowth):
+            raise TypeError(f"growths[{label!r}] must be a TransientGrowth, got {type(g).__name__}")
+    if decays is not None:
+        if not isinstance(decays, Mapping) or not decays:
+            raise TypeError("decays must be a non-empty dict {label: GradientDecay} or None")
+        for label, d in decays.items():
+            if not isinstance(d, GradientDecay):
+                raise TypeError(f"decays[{label!r}] must be a GradientDecay, got {type(d).__name__}")
+    ncols = 1 if decays is None else 2
+    fig, axes = plt.subplots(1, ncols, figsize=(6.4 * ncols, 4.4), sharey=True, squeeze=False)
+    axes = list(axes[0])
+    ax = axes[0]
+    radii = []
+    for k, (label, g) in enumerate(growths.items()):
+        colour, marker = COLOURS[k % len(COLOURS)], MARKERS[k % len(MARKERS)]
+        ax.plot(g.k, np.maximum(g.norms, FLOOR), color=colour, linestyle="-", marker=marker, markersize=5,
+                markevery=_markevery(len(g.k)), linewidth=1.6, label=fr"{label}: $\|W^k\|_2$")
+        ax.plot(g.k, np.maximum(g.norm_powers, FLOOR), color=colour, linestyle=BOUND_STYLE, linewidth=1.2,
+                label=fr"{label}: $\|W\|_2^k$, the bound")
+        if not any(np.isclose(g.radius, r) for r in radii):
+            radii.append(g.radius)
+            ax.plot(g.k, np.maximum(g.radius_powers, FLOOR), color="#000000", linestyle="--", linewidth=0.9,
+                    label=fr"$\rho(W)^k = {g.radius:.3g}^k$, the eigenvalue prediction")
+    ax.set_title("linear recurrence: powers of $W$", fontsize=10)
+    ax.set_ylabel("norm (log scale)")
+    measured = [g.norms for g in growths.values()]
+    if decays is not None:
+        ax_rnn = axes[1]
+        for k, (label, d) in enumerate(decays.items()):
+            # Colours after those of the left panel, so that no colour means two things.
+            ax_rnn.plot(d.distance, np.maximum(d.typical, FLOOR), markersize=5, markevery=_markevery(len(d.distance)),
+                        label=label, **curve_style(k + len(growths)))
+            measured.append(d.typical)
+        ax_rnn.set_title(r"tanh RNN: $\|\partial h_T / \partial h_{T-k}\|_2$", fontsize=10)
+        ax_rnn.axhline(1.0, color="#999999", linewidth=0.8)
+        ax_rnn.set_xlim(0, max(int(d.distance[-1]) for d in decays.values()))
+        ax_rnn.set_xlabel("distance $k$ (steps back)")
+        _legend_below(ax_rnn, ncol=1)
+    ax.axhline(1.0, color="#999999", linewidth=0.8)
+    ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    else:
+        _log_limits(ax, measured, low=1e-60, high=1e60)
+    ax.set_xlim(0, max(int(g.k[-1]) for g in growths.values()))
+    ax.set_xlabel(POWER_LABEL)
+    _legend_below(ax, ncol=1)
+    fig.tight_layout()
+    return axes
 
 
 CELL_STYLE = {

@@ -25,6 +25,7 @@ checker                                 the reader's function
 :func:`check_gru_step_forward`          ``f(x, h_prev, params) -> h``
 :func:`check_gru_step_backward`         ``f(dh, x, h_prev, params) -> (dx, dh_prev, grads)``
 :func:`check_clip_by_norm`              ``f(grads, max_norm) -> clipped``
+:func:`check_cliff_wall`                ``f(T) -> (w, peak)``, a measurement (not random cases)
 ======================================  ========================================================
 
 ``params`` and ``grads`` are dicts with the keys ``W_x``, ``W_h``, ``b_x``,
@@ -44,6 +45,8 @@ past an unfinished exercise.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
 import os
 import textwrap
 import traceback
@@ -52,6 +55,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..analysis.gradient_flow import CliffWall, bifurcation_weight, cliff_wall
 from ..cells import gru, lstm, rnn
 from ..cells.activations import sigmoid
 from ..gradcheck import rel_error
@@ -152,6 +156,7 @@ class _Case:
     label: str
     inputs: dict    # argument name -> value, in call order
     expected: dict  # output name -> array
+    tolerance: float = TOLERANCE  # a measurement, not an exact computation, may differ by more than rounding
 
 
 class _Missing:
@@ -178,9 +183,14 @@ def _fmt(e: float) -> str:
     return f"{e:.2g}"
 
 
+def _fmt_tolerance(t: float) -> str:
+    """``1e-8`` rather than Python's ``1e-08``; ``0.005`` as it is."""
+    return f"{t:.0e}".replace("e-0", "e-") if t < 1e-3 else f"{t:g}"
+
+
 def _where(exc: BaseException, function) -> str:
     """`` at the line `...` `` of the reader's function where ``exc`` was raised, if it can be found."""
-    code = getattr(function, "__code__", None)
+    code = getattr(getattr(function, "__wrapped__", function), "__code__", None)  # the reader's own code
     if code is None:
         return ""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == code.co_filename]
@@ -211,7 +221,7 @@ def _as_output(name: str, value, function: str):
     return arr
 
 
-def _compare(case: str, name: str, got, want: np.ndarray) -> Problem | None:
+def _compare(case: str, name: str, got, want: np.ndarray, tolerance: float = TOLERANCE) -> Problem | None:
     if isinstance(got, _Missing):
         return Problem(case, name, "missing", got.detail)
     if got.shape != want.shape:
@@ -224,7 +234,7 @@ def _compare(case: str, name: str, got, want: np.ndarray) -> Problem | None:
     if not np.all(np.isfinite(got)):
         return Problem(case, name, "not finite", f"{name} contains inf or nan.")
     err = rel_error(got, want)
-    if err > TOLERANCE:
+    if err > tolerance:
         return Problem(case, name, "value", f"{name} is off by a relative error of {_fmt(err)}.", err)
     return None
 
@@ -242,7 +252,7 @@ def _changed_inputs(before: dict, after: dict) -> list[str]:
 
 
 def _run(checker: str, function, reference: str, cases: list[_Case], normalise, mistakes: list[Mistake],
-         fallback: Mapping[str, str], verbose: bool) -> CheckResult:
+         fallback: Mapping[str, str], verbose: bool, random_cases: bool = True) -> CheckResult:
     """Call ``function`` on every case, compare, recognise mistakes, and build (and print) the result."""
     name = _check_callable(checker, function)
     labels = tuple(c.label for c in cases)
@@ -277,7 +287,7 @@ def _run(checker: str, function, reference: str, cases: list[_Case], normalise, 
                          "changing them in place (+=, *=). The caller may still need them.")
         for out_name, want in case.expected.items():
             problem = _compare(case.label, out_name, outputs.get(out_name, _Missing(f"{out_name} is missing.")),
-                               want)
+                               want, case.tolerance)
             if problem:
                 problems.append(problem)
 
@@ -286,13 +296,13 @@ def _run(checker: str, function, reference: str, cases: list[_Case], normalise, 
         if out_name not in found and out_name in fallback:
             hints.append(fallback[out_name])
     value_errors = [p.rel_error for p in problems if p.kind == "value"]
-    if value_errors and max(value_errors) < 1e-4 and not found:
+    if value_errors and max(value_errors) < 1e-4 and not found and cases[0].tolerance == TOLERANCE:
         hints.append("Your numbers are close but not equal: rounding errors are near 1e-16 in float64. "
                      "Is part of the computation done in float32, or with an approximation?")
     mistake_hints = [m.hint for m in dict.fromkeys(found.values())]
     result_hints = tuple(dict.fromkeys(mistake_hints + hints + ([] if found else error_hints)))
     passed = not problems
-    message = _message(name, reference, labels, cases, problems, result_hints, passed)
+    message = _message(name, reference, labels, cases, problems, result_hints, passed, random_cases)
     result = CheckResult(name, reference, passed, False, labels, tuple(problems),
                          tuple(m.key for m in dict.fromkeys(found.values())), result_hints, message)
     return _finish(result, verbose)
@@ -352,12 +362,13 @@ def _wrap(text: str, indent: str = "", keep: tuple[str, ...] = ()) -> str:
     return wrapped.replace("\xa0", " ")
 
 
-def _message(name, reference, labels, cases, problems, hints, passed) -> str:
+def _message(name, reference, labels, cases, problems, hints, passed, random_cases=True) -> str:
     if passed:
         outputs = ", ".join(cases[0].expected)
-        return _wrap(f"{name} passes. On {len(labels)} random cases ({'; '.join(labels)}) its "
+        kind = "random cases" if random_cases else "cases"
+        return _wrap(f"{name} passes. On {len(labels)} {kind} ({'; '.join(labels)}) its "
                      f"{outputs} agree{'s' if len(cases[0].expected) == 1 else ''} with {reference} "
-                     f"to a relative error below 1e-8. Well done.", keep=labels)
+                     f"to a relative error below {_fmt_tolerance(cases[0].tolerance)}. Well done.", keep=labels)
     if all(p.kind == "input changed" for p in problems):
         lines = [_wrap(f"{name} computes the right numbers, but it changes its input in place.")]
     else:
@@ -897,6 +908,101 @@ def check_clip_by_norm(function, *, seed: int = 0, verbose: bool = True) -> Chec
                 _clip_mistakes(), fallback, verbose)
 
 
+# ----------------------------------------------------------------------------- the cliff's scaling law
+
+#: The relative error accepted for the wall and the peak, which a grid search measures rather than computes.
+CLIFF_TOLERANCE = 0.005
+#: The sequence lengths of :func:`check_cliff_wall`, doubling from one to the next.
+CLIFF_LENGTHS = (10, 20, 40, 80)
+
+
+def _normalise_wall(w_c: float):
+    def normalise(returned, function):
+        if isinstance(returned, CliffWall):    # the library's own cliff_wall
+            returned = (returned.w, returned.peak)
+        if not isinstance(returned, (tuple, list)) or len(returned) != 2:
+            raise _FormError(f"{function} should return a pair (w, peak), got {type(returned).__name__}"
+                             + (f" of length {len(returned)}" if isinstance(returned, (tuple, list)) else "") + ".")
+        try:
+            w, peak = (float(v) for v in returned)
+        except (TypeError, ValueError):
+            raise _FormError(f"{function} should return two numbers (w, peak), got "
+                             f"{type(returned[0]).__name__} and {type(returned[1]).__name__}.") from None
+        return {"w_c-w": np.asarray(w_c - w), "peak": np.asarray(peak)}
+    return normalise
+
+
+def _ratio_table(T: tuple[int, ...], distance: list[float], peak: list[float]) -> str:
+    lines = ["Your measurements, and the ratios as T doubles:",
+             "     T     w_c - w   ratio          peak   ratio"]
+    for m, t in enumerate(T):
+        d_ratio = f"{distance[m - 1] / distance[m]:7.2f}" if m and T[m] == 2 * T[m - 1] else " " * 7
+        p_ratio = f"{peak[m] / peak[m - 1]:7.2f}" if m and T[m] == 2 * T[m - 1] else " " * 7
+        lines.append(f"{t:6d}   {distance[m]:9.6f} {d_ratio}   {peak[m]:11.2f} {p_ratio}".rstrip())
+    lines.append(_wrap("A saddle-node bottleneck predicts w_c - w ~ T^-2 and peak ~ T^3: ratios that "
+                       "approach 4 and 8 as T grows."))
+    return "\n".join(lines)
+
+
+def check_cliff_wall(function, *, lengths=CLIFF_LENGTHS, verbose: bool = True) -> CheckResult:
+    """Check ``function(T) -> (w, peak)``, the wall of the loss cliff of chapter 2 and its steepness.
+
+    The one-unit RNN ``h_t = tanh(w h_{t-1} - 0.5)``, ``h_0 = 1``, with the loss
+    ``0.5 (h_T + 1)**2`` (the defaults of
+    :func:`lessons_lib.analysis.gradient_flow.cliff_landscape`): ``w`` must be the
+    weight at which ``|dL/dw|`` is largest, and ``peak`` that largest value.
+    Each is compared with :func:`lessons_lib.analysis.gradient_flow.cliff_wall`,
+    ``w`` through its distance ``w_c - w`` below the bifurcation, to a relative
+    error of :data:`CLIFF_TOLERANCE` (a grid search measures, it does not
+    compute exactly).  When every length passes, the feedback also prints the
+    reader's ratios as ``T`` doubles.
+
+    Parameters
+    ----------
+    function : callable
+        ``function(T)`` for an int ``T`` returns ``(w, peak)``, two numbers.
+    lengths : sequence of int
+        The sequence lengths tried.
+    verbose : bool
+        Print the feedback.
+
+    Returns
+    -------
+    CheckResult
+    """
+    name = _check_callable("check_cliff_wall", function)
+    lengths = tuple(int(T) for T in lengths)
+    w_c = bifurcation_weight(-0.5)
+    cases = []
+    for T in lengths:
+        wall = cliff_wall(T)
+        cases.append(_Case(f"T = {T}", {"T": T}, {"w_c-w": np.asarray(w_c - wall.w), "peak": np.asarray(wall.peak)},
+                           tolerance=CLIFF_TOLERANCE))
+    answers: dict[int, tuple] = {}
+
+    @functools.wraps(function)
+    def recorded(T):
+        answers[T] = returned = function(T)
+        return returned
+
+    fallback = {
+        "w_c-w": "The wall is the w of the largest |dL/dw|, and it lies below w_c: more than 0.1 below at "
+                   "T = 10, a few thousandths below at T = 80. Search a grid that starts well below w_c and "
+                   "ends at it, then zoom in. Return w itself, not w_c - w, and return (w, peak) in this order.",
+        "peak": "The spike of |dL/dw| is narrow (at T = 80 less than 0.001 wide in w), so a coarse grid misses "
+                "its top and finds too small a peak: take a finer grid around the best w of a coarse one, "
+                "and repeat. Return the absolute value |dL/dw|, for the loss of cliff_landscape's defaults.",
+    }
+    result = _run("check_cliff_wall", recorded, "lessons_lib.analysis.gradient_flow.cliff_wall", cases,
+                  _normalise_wall(w_c), [], fallback, verbose=False, random_cases=False)
+    if result.passed:
+        found = [_normalise_wall(w_c)(answers[T], name) for T in lengths]
+        table = _ratio_table(lengths, [float(f["w_c-w"]) for f in found], [float(f["peak"]) for f in found])
+        result = dataclasses.replace(result, message=result.message + "\n" + table)
+    return _finish(result, verbose)
+
+
 __all__ = ["TOLERANCE", "MATCH_TOLERANCE", "CELL_SHAPES", "Problem", "CheckResult", "CheckFailed", "Mistake",
            "check_rnn_step_forward", "check_rnn_step_backward", "check_lstm_step_forward",
-           "check_gru_step_forward", "check_gru_step_backward", "check_clip_by_norm"]
+           "check_gru_step_forward", "check_gru_step_backward", "check_clip_by_norm", "CLIFF_TOLERANCE",
+           "CLIFF_LENGTHS", "check_cliff_wall"]
