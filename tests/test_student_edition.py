@@ -44,6 +44,9 @@ KNOWN_SOLUTION_TEXT = {
         "scale = max_norm / norm if norm >= max_norm else 1.0",
         r"J_1^\top J_2^\top",
     ],
+    "08_deep_bidirectional.ipynb": [
+        "backward, _, _ = ll.sequence_forward(kind, layer[1], reverse_each(x), state0, lengths)",
+    ],
 }
 
 
