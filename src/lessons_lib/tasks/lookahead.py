@@ -32,14 +32,14 @@ from ..models.tagger import count_parameters, init_tagger, tagger_loss, tagger_p
 from ..training.loop import train
 from ..validation import check_choice, check_int, check_kind
 
-#: Variance of the values, ``(1 - (-1))^2 / 12``: the squared error of predicting 0 everywhere.
+#: Variance of the values, ``(1 - (-1))^2 / 12``, which is the squared error of predicting 0 everywhere.
 VARIANCE = 1.0 / 3.0
 #: A run is solved when its test NMSE is below this.
 SOLVED_NMSE = 0.05
 #: The two kinds of network compared.
 DIRECTIONS = ("uni", "bi")
-#: Hidden sizes with about the same number of parameters (D = 1, K = 1, one layer): for the GRU,
-#: 1,153 weights unidirectional and 1,105 bidirectional; the unidirectional network gets the few more.
+#: Hidden sizes with about the same number of parameters, for one layer with D = K = 1. For the GRU
+#: they give 1,153 weights unidirectional and 1,105 bidirectional, so the unidirectional network gets a few more.
 MATCHED_H = {"uni": 18, "bi": 12}
 #: The experiment's settings (see :func:`run_shift`).
 SETTINGS = {"T": 20, "N": 32, "steps": 600, "max_norm": 1.0, "test_N": 1000, "validation_N": 500}
@@ -51,7 +51,7 @@ class ShiftBatch(NamedTuple):
     x: np.ndarray       #: (N, T, 1) the values v_t
     target: np.ndarray  #: (N, T, 1) v_{t + shift}, 0 where it does not exist
     mask: np.ndarray    #: (N, T, 1) bool, True where the target exists (0 <= t + shift < T)
-    shift: int          #: the offset of the target: > 0 ahead, < 0 behind
+    shift: int          #: the offset of the target, positive ahead and negative behind
 
 
 def _check_shift(shift, T: int) -> int:
