@@ -54,7 +54,7 @@ from lessons_lib.analysis.results import (  # noqa: E402
     save_results,
     select,
 )
-from lessons_lib.tasks import adding_problem, gate_ablation, text_data, weather  # noqa: E402
+from lessons_lib.tasks import adding_problem, gate_ablation, lookahead, text_data, weather  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -383,6 +383,45 @@ def gate_agree(stored: list, fresh: list) -> bool:
     return s["solved"] == f["solved"] and abs(a - b) <= GATE_MEMORY_RTOL * max(abs(a), abs(b))
 
 
+# ------------------------------------------------------------------------------------ bidirectional (chapter 8)
+
+#: The look-ahead task: the value 3 steps ahead (only a bidirectional network can know it) and, as the control,
+#: 3 steps behind (the same memory, which a unidirectional network can learn).
+BIDIRECTIONAL_SHIFTS = (3, -3)
+BIDIRECTIONAL_LRS = (0.003, 0.01, 0.03)
+BIDIRECTIONAL_SEEDS = (0, 1, 2)
+BIDIRECTIONAL_KEYS = ("cell", "direction", "shift", "lr", "seed")
+#: --check: float64 training of 600 steps; a re-run agrees when the test NMSE is within this relative difference.
+BIDIRECTIONAL_RTOL = 1e-6
+
+
+def bidirectional_pending(rows: list) -> list:
+    """The GRU, unidirectional and bidirectional, on both shifts, at every learning rate, with every seed."""
+    done = {tuple(r[k] for k in BIDIRECTIONAL_KEYS) for r in rows}
+    return [{"cell": "gru", "direction": d, "shift": shift, "lr": lr, "seed": s}
+            for shift in BIDIRECTIONAL_SHIFTS for d in lookahead.DIRECTIONS for lr in BIDIRECTIONAL_LRS
+            for s in BIDIRECTIONAL_SEEDS if ("gru", d, shift, lr, s) not in done]
+
+
+def bidirectional_run(**settings) -> list:
+    return [lookahead.run_shift(**settings)]
+
+
+def bidirectional_check(rows: list) -> list:
+    """Seed 0 at lr 0.01, both directions, looking ahead."""
+    return [{"cell": "gru", "direction": d, "shift": 3, "lr": 0.01, "seed": 0} for d in lookahead.DIRECTIONS]
+
+
+def bidirectional_stored(rows: list, settings: dict) -> list:
+    return [r for r in rows if all(r[k] == settings[k] for k in BIDIRECTIONAL_KEYS)]
+
+
+def bidirectional_agree(stored: list, fresh: list) -> bool:
+    (s,), (f,) = stored, fresh
+    a, b = s["test_nmse"], f["test_nmse"]
+    return s["solved"] == f["solved"] and abs(a - b) <= BIDIRECTIONAL_RTOL * max(abs(a), abs(b))
+
+
 EXPERIMENTS = {
     "adding": Experiment(
         "adding",
@@ -408,6 +447,12 @@ EXPERIMENTS = {
         "gate_ablation",
         "LSTM variants (Greff et al. 2017), chrono init and the GRU: memory task (5 seeds) and adding T = 50 (3 seeds), 3 lrs each",
         GATE_KEYS, gate_pending, gate_run, gate_check, gate_stored, gate_agree),
+    "bidirectional": Experiment(
+        "bidirectional",
+        "chapter 8: the GRU, unidirectional (H = 18) and bidirectional (H = 12), on the value 3 steps ahead and"
+        " 3 steps behind, T = 20, 600 steps, 3 lrs x 3 seeds",
+        BIDIRECTIONAL_KEYS, bidirectional_pending, bidirectional_run, bidirectional_check, bidirectional_stored,
+        bidirectional_agree),
 }
 
 

@@ -521,3 +521,78 @@ def test_every_mistake_differs_from_the_reference_somewhere(mistakes, cases):
             differs |= any(np.shape(theirs[k]) != case.expected[k].shape
                            or checks.rel_error(theirs[k], case.expected[k]) > 1e-6 for k in theirs)
         assert differs, mistake.key
+
+
+# ----------------------------------------------------------------------------- a bidirectional layer
+
+def reverse_within(a, lengths):
+    """Each sequence of a (N, T, K) reversed within its length, written with a loop as a reader would."""
+    if lengths is None:
+        return a[:, ::-1].copy()
+    out = a.copy()
+    for n, length in enumerate(lengths):
+        out[n, :length] = a[n, :length][::-1]
+    return out
+
+
+def bidirectional_layer(kind, layer, x, lengths, mistake=None):
+    """A reader's bidirectional layer from two sequence_forward calls, right unless ``mistake`` says otherwise."""
+    from lessons_lib import sequence_forward, zero_state
+
+    N, H = x.shape[0], layer[0]["W_h"].shape[1]
+    state0 = zero_state(kind, N, H)
+    fwd, _, _ = sequence_forward(kind, layer[0], x, state0, lengths)
+    if mistake == "reverse_ignores_lengths":
+        rev = sequence_forward(kind, layer[1], x[:, ::-1], state0)[0][:, ::-1]
+    elif mistake == "output_not_reversed_back":
+        rev = sequence_forward(kind, layer[1], reverse_within(x, lengths), state0, lengths)[0]
+    elif mistake == "same_parameters":
+        rev = reverse_within(sequence_forward(kind, layer[0], reverse_within(x, lengths), state0, lengths)[0],
+                             lengths)
+    else:
+        rev = reverse_within(sequence_forward(kind, layer[1], reverse_within(x, lengths), state0, lengths)[0],
+                             lengths)
+    if mistake == "directions_swapped":
+        return np.concatenate([rev, fwd], axis=2)
+    return np.concatenate([fwd, rev], axis=2)
+
+
+def test_bidirectional_right_answers_pass(capsys):
+    from lessons_lib import stacked_forward
+
+    result = checks.check_bidirectional_layer(bidirectional_layer)
+    assert result.passed and "passes" in capsys.readouterr().out
+    assert any("no lengths" in c for c in result.cases) and any("lengths [" in c for c in result.cases)
+    # the library itself, wrapped, passes too
+    library = checks.check_bidirectional_layer(lambda kind, layer, x, lengths: stacked_forward(
+        kind, [layer], x, None, lengths), verbose=False)
+    assert library.passed
+
+
+@pytest.mark.parametrize("mistake", ["reverse_ignores_lengths", "output_not_reversed_back", "same_parameters",
+                                     "directions_swapped"])
+def test_bidirectional_mistakes_are_recognised(mistake):
+    result = checks.check_bidirectional_layer(lambda *a: bidirectional_layer(*a, mistake=mistake), verbose=False)
+    assert_detected(result, mistake, outputs=["out"])
+
+
+def test_reverse_without_lengths_fails_only_the_cases_with_lengths_and_says_so():
+    result = checks.check_bidirectional_layer(lambda *a: bidirectional_layer(*a, mistake="reverse_ignores_lengths"),
+                                              verbose=False)
+    failed = {p.case for p in result.problems}
+    assert failed == {c for c in result.cases if "lengths [" in c}
+    assert "starts in the padding" in flat(result) and "own last step" in flat(result)
+
+
+def test_bidirectional_unwritten_stub_and_a_crash():
+    def stub(kind, layer, x, lengths):
+        raise NotImplementedError("Exercise: write the body of stub")
+
+    result = checks.check_bidirectional_layer(stub, verbose=False)
+    assert result.not_written and "not written yet" in result.message
+
+    def crashes(kind, layer, x, lengths):
+        return np.concatenate([x, x @ layer[0]["W_x"]], axis=2)
+
+    result = checks.check_bidirectional_layer(crashes, verbose=False)
+    assert not result.passed and any(p.kind == "error" for p in result.problems)

@@ -163,3 +163,16 @@ def test_seed_spread_draws_every_seed_the_range_and_the_median():
         result_plots.plot_seed_spread({"a": [0.0, 1.0]})
     with pytest.raises(ValueError, match="at least one"):
         result_plots.plot_seed_spread({})
+
+
+def test_shift_example_draws_the_target_and_each_prediction_where_it_exists():
+    values = np.array([0.5, -0.2, 0.9, 0.1, -0.7])
+    target = np.array([0.9, 0.1, -0.7, 0.0, 0.0])
+    mask = np.array([True, True, True, False, False])
+    ax = task_plots.plot_shift_example(values, target, mask, {"unidirectional": np.zeros(5),
+                                                              "bidirectional": target}, shift=2)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:4] == ["input $v_t$", "target $v_{t+2}$ (2 steps ahead)", "unidirectional", "bidirectional"]
+    assert ax.get_lines()[2].get_xdata().tolist() == [1, 2, 3]
+    with pytest.raises(ValueError, match=r"predictions\['x'\] must have shape \(5,\), got \(4,\)"):
+        task_plots.plot_shift_example(values, target, mask, {"x": np.zeros(4)}, shift=2)

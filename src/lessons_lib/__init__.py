@@ -12,7 +12,7 @@ The public API at the top level:
   and ``bidirectional=`` a whole network);
 - :func:`init_params`, :func:`zero_state`: starting points;
 - :func:`rel_error`, :func:`numerical_gradient`, :func:`gradient_errors`,
-  :func:`check_sequence_gradients`: gradient checks.
+  :func:`check_sequence_gradients`, :func:`check_stacked_gradients`: gradient checks.
 
 **Layers.** Everything else lives in layers: subpackages, and two shared
 modules.  From the bottom up:
@@ -38,7 +38,13 @@ from .cells.dispatch import sequence_backward, sequence_forward, zero_state
 from .cells.initialisation import init_params
 from .cells.stacked import init_stacked, stacked_backward, stacked_forward
 from .cells.torch_layout import from_torch_state_dict, to_torch_state_dict
-from .gradcheck import check_sequence_gradients, gradient_errors, numerical_gradient, rel_error
+from .gradcheck import (
+    check_sequence_gradients,
+    check_stacked_gradients,
+    gradient_errors,
+    numerical_gradient,
+    rel_error,
+)
 
 __all__ = [
     "sequence_forward",
@@ -54,5 +60,6 @@ __all__ = [
     "numerical_gradient",
     "gradient_errors",
     "check_sequence_gradients",
+    "check_stacked_gradients",
 ]
 __version__ = "0.1.0"

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from .cells.dispatch import sequence_backward, sequence_forward
+from .cells.stacked import stacked_backward, stacked_forward
 from .validation import check_kind
 
 
@@ -132,4 +133,69 @@ def check_sequence_gradients(kind, params, x, state0, lengths=None, rng=None, ep
     dstate0 = dstate0 if kind == "lstm" else (dstate0,)
     arrays = {"x": x, **dict(zip(state_names, states)), **p}
     analytic = {"x": dx, **dict(zip(state_names, dstate0)), **grads}
+    return gradient_errors(loss, arrays, analytic, eps)
+
+
+def check_stacked_gradients(kind, net, x, state0=None, lengths=None, rng=None, eps=1e-5, **options):
+    """Check every gradient of :func:`~lessons_lib.cells.stacked.stacked_backward` against finite differences.
+
+    The loss is a random linear function of the top layer's output and of
+    every final state, ``L = sum(out * dout) + sum(state * dstate)``, as in
+    :func:`check_sequence_gradients`.  Everything is copied to float64 first.
+
+    Parameters
+    ----------
+    kind, net, x, state0, lengths, **options
+        As for :func:`~lessons_lib.cells.stacked.stacked_forward` (``options``
+        may hold ``residual``, and the GRU's ``reset`` and ``update``; not
+        ``dropout``, whose masks would change between evaluations).
+        ``state0`` None starts from zeros, and its gradient is then not checked.
+    rng : numpy.random.Generator, optional
+        Draws the random ``dout`` and ``dstate`` (default: seed 0).
+    eps : float
+        Finite-difference step.
+
+    Returns
+    -------
+    dict
+        Relative error per gradient: ``x``, ``h0`` (and ``c0`` for an LSTM)
+        when ``state0`` is given, and ``net[k][d][key]`` for every layer
+        ``k``, direction ``d`` and parameter ``key``.  Below 1e-8 means the
+        gradients agree.
+    """
+    kind = check_kind(kind)
+    if "dropout" in options:
+        raise TypeError("check_stacked_gradients does not take dropout: its random masks would differ between "
+                        "the evaluations of the loss; check with dropout=0")
+    rng = np.random.default_rng(0) if rng is None else rng
+    if not isinstance(net, (list, tuple)):
+        raise TypeError(f"net must be a list of layers, each a tuple of parameter dicts, got {type(net).__name__}")
+    p = [tuple({k: np.array(v, dtype=np.float64) for k, v in params.items()} for params in layer) for layer in net]
+    x = np.array(x, dtype=np.float64)
+    states = None
+    if state0 is not None:
+        states = [np.array(s, dtype=np.float64) for s in (state0 if kind == "lstm" else (state0,))]
+
+    def pack(s):
+        return None if s is None else (tuple(s) if kind == "lstm" else s[0])
+
+    out, state, cache = stacked_forward(kind, p, x, pack(states), lengths, **options)
+    dout = rng.standard_normal(out.shape)
+    dstate = [rng.standard_normal(s.shape) for s in (state if kind == "lstm" else (state,))]
+
+    def loss() -> float:
+        o, s, _ = stacked_forward(kind, p, x, pack(states), lengths, **options)
+        s = s if kind == "lstm" else (s,)
+        return float(np.sum(o * dout) + sum(np.sum(a * b) for a, b in zip(s, dstate)))
+
+    dx, dstate0, grads = stacked_backward(kind, dout, pack(dstate), cache)
+    dstate0 = dstate0 if kind == "lstm" else (dstate0,)
+    arrays, analytic = {"x": x}, {"x": dx}
+    if states is not None:
+        for name, s, ds in zip(("h0", "c0"), states, dstate0):
+            arrays[name], analytic[name] = s, ds
+    for k, (layer, glayer) in enumerate(zip(p, grads)):
+        for d, (params, g) in enumerate(zip(layer, glayer)):
+            for key in params:
+                arrays[f"net[{k}][{d}][{key}]"], analytic[f"net[{k}][{d}][{key}]"] = params[key], g[key]
     return gradient_errors(loss, arrays, analytic, eps)

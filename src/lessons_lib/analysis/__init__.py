@@ -1,2 +1,2 @@
-"""Measurements of what the cells do: gradient flow through time, gate-by-gate anatomy, memory of a pulse.
+"""Measurements of what the cells do: gradient flow through time (and through stacked layers), gate-by-gate anatomy, memory of a pulse.
 """

@@ -36,6 +36,17 @@ direction, after step 0).
 of a layer below the top one with probability ``p`` and scales the rest by
 ``1 / (1 - p)``, PyTorch's training-mode behaviour; the masks are drawn from
 the ``rng`` passed in, so a run can be repeated exactly.
+
+**Residual connections** between layers (``residual=True``, off by default)
+add each layer's input to its output, for every layer above the first::
+
+    out_k = layer_k(in_k) + in_k        (k >= 1; in_k = out_{k-1}, after dropout)
+
+Layer ``k >= 1`` reads ``num_directions * H`` numbers and writes as many, so
+the widths always match; layer 0 reads ``D`` numbers and gets no connection.
+This is the residual stacking of Wu et al. (2016), after He et al. (2016).
+The connection adds an identity path *across layers* at each time step; the
+path *along time*, inside each layer, is unchanged.
 """
 
 from __future__ import annotations
@@ -60,7 +71,8 @@ class StackedCache(NamedTuple):
     sequence within its length (None without ``lengths``); ``dropout_masks[k]``
     is the scaled (N, T, num_directions H) mask applied to layer ``k``'s output
     (None when there is no dropout); ``dims`` holds ``N``, ``T``, ``D``, ``H``,
-    ``L`` and ``num_directions``.
+    ``L`` and ``num_directions``; ``residual`` says whether layers above the
+    first added their input to their output.
     """
 
     kind: str
@@ -69,6 +81,7 @@ class StackedCache(NamedTuple):
     dropout_masks: list
     dims: dict
     dtype: np.dtype
+    residual: bool = False
 
 
 def _directions_word(nd: int) -> str:
@@ -207,7 +220,14 @@ def _check_dropout(dropout, rng) -> float:
     return float(dropout)
 
 
-def stacked_forward(kind, net, x, state0=None, lengths=None, *, dropout=0.0, rng=None, **options):
+def _check_residual(residual) -> bool:
+    if not isinstance(residual, (bool, np.bool_)):
+        raise TypeError(f"residual must be True or False, got {type(residual).__name__}")
+    return bool(residual)
+
+
+def stacked_forward(kind, net, x, state0=None, lengths=None, *, dropout=0.0, rng=None, residual=False,
+                    **options):
     """Run a stacked, possibly bidirectional network of cells of family ``kind``.
 
     Parameters
@@ -226,6 +246,9 @@ def stacked_forward(kind, net, x, state0=None, lengths=None, *, dropout=0.0, rng
         Probability of zeroing each output of a layer below the top one.
     rng : numpy.random.Generator, optional
         Draws the dropout masks; required when ``dropout > 0``.
+    residual : bool
+        Add each layer's input to its output, for the layers above the first
+        (see the module docstring).
     **options
         For the GRU, ``reset`` and ``update`` (see :mod:`lessons_lib.cells.gru`).
 
@@ -254,6 +277,7 @@ def stacked_forward(kind, net, x, state0=None, lengths=None, *, dropout=0.0, rng
         states = _check_state(kind, "state0", state0, dims, dtype)
     lengths = check_lengths(lengths, N, T)
     dropout = _check_dropout(dropout, rng)
+    residual = _check_residual(residual)
     index = None if lengths is None else reverse_index(lengths, N, T)
 
     caches, masks, finals = [], [], [[] for _ in states]
@@ -269,14 +293,15 @@ def stacked_forward(kind, net, x, state0=None, lengths=None, *, dropout=0.0, rng
             for final, s in zip(finals, (s_d if kind == "lstm" else (s_d,))):
                 final.append(s)
         caches.append(tuple(layer_caches))
-        inputs = outs[0] if nd == 1 else np.concatenate(outs, axis=2)  # (N, T, nd H)
+        layer_out = outs[0] if nd == 1 else np.concatenate(outs, axis=2)  # (N, T, nd H)
+        inputs = layer_out + inputs if residual and k > 0 else layer_out
         mask = None
         if dropout > 0 and k < L - 1:
             mask = ((rng.random(inputs.shape) >= dropout) / (1.0 - dropout)).astype(dtype)
             inputs = inputs * mask
         masks.append(mask)
     state = _pack(kind, [np.stack(f) for f in finals])  # (L nd, N, H) each
-    return inputs, state, StackedCache(kind, caches, index, masks, dims, dtype)
+    return inputs, state, StackedCache(kind, caches, index, masks, dims, dtype, residual)
 
 
 def stacked_backward(kind, dout, dstate, cache: StackedCache):
@@ -333,6 +358,8 @@ def stacked_backward(kind, dout, dstate, cache: StackedCache):
                 full[k * nd + d] = part
             layer_grads.append(g)
         grads[k] = tuple(layer_grads)
+        if cache.residual and k > 0:
+            d_inputs = d_inputs + d_layer_out  # the identity path to the layer below
         d_layer_out = d_inputs
     return np.ascontiguousarray(d_layer_out), _pack(kind, dstate0), grads
 

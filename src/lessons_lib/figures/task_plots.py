@@ -138,3 +138,46 @@ def plot_weather_year(time, temp, missing, zoom: slice, axes=None):
         bottom.xaxis.set_major_locator(mdates.DayLocator())
         bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     return axes
+
+
+def plot_shift_example(values, target, mask, predictions: Mapping[str, Sequence[float]], shift: int, ax=None):
+    """One sequence of the look-ahead task: the inputs, the target ``v_{t + shift}`` and each model's predictions.
+
+    Parameters
+    ----------
+    values : array of shape (T,)
+        The inputs ``v_t``.
+    target : array of shape (T,)
+        ``v_{t + shift}`` (ignored where ``mask`` is false).
+    mask : bool array of shape (T,)
+        Where the target exists.
+    predictions : dict
+        Label to the predictions (T,) of a model; drawn where ``mask`` is true.
+    shift : int
+        The offset of the target, for the legend.
+    """
+    values, target = np.asarray(values, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    if values.ndim != 1 or target.shape != values.shape or mask.shape != values.shape:
+        raise ValueError(f"values, target and mask must have one shape (T,), got {values.shape}, {target.shape} "
+                         f"and {mask.shape}")
+    ax = new_axes(ax, (7.5, 3.0))
+    t = np.arange(1, len(values) + 1)
+    ax.vlines(t, 0, values, color="#BBBBBB", linewidth=1.2)
+    ax.plot(t, values, "o", color="#999999", markersize=3, label="input $v_t$")
+    where = "ahead" if shift > 0 else "behind"
+    ax.plot(t[mask], target[mask], color=OKABE_ITO["black"], linewidth=1.4,
+            label=f"target $v_{{t{shift:+d}}}$ ({abs(shift)} steps {where})")
+    for k, (label, y) in enumerate(predictions.items()):
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != values.shape:
+            raise ValueError(f"predictions[{label!r}] must have shape {values.shape}, got {y.shape}")
+        s = style(label, k)
+        ax.plot(t[mask], y[mask], linestyle=s["linestyle"], marker=s["marker"], color=s["color"], markersize=5,
+                linewidth=1.2, label=label)
+    ax.axhline(0, color="#333333", linewidth=0.6)
+    ax.set_xlim(0.5, len(values) + 0.5)
+    ax.set_xlabel("time step $t$")
+    ax.set_ylabel("value")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return ax

@@ -26,6 +26,7 @@ checker                                 the reader's function
 :func:`check_gru_step_backward`         ``f(dh, x, h_prev, params) -> (dx, dh_prev, grads)``
 :func:`check_clip_by_norm`              ``f(grads, max_norm) -> clipped``
 :func:`check_cliff_wall`                ``f(T) -> (w, peak)``, a measurement (not random cases)
+:func:`check_bidirectional_layer`       ``f(kind, layer, x, lengths) -> out``
 ======================================  ========================================================
 
 ``params`` and ``grads`` are dicts with the keys ``W_x``, ``W_h``, ``b_x``,
@@ -58,6 +59,8 @@ import numpy as np
 from ..analysis.gradient_flow import CliffWall, bifurcation_weight, cliff_wall
 from ..cells import gru, lstm, rnn
 from ..cells.activations import sigmoid
+from ..cells.dispatch import sequence_forward, zero_state
+from ..cells.stacked import reverse_index, stacked_forward
 from ..gradcheck import rel_error
 from ..training.clipping import clip_by_norm
 
@@ -1002,7 +1005,100 @@ def check_cliff_wall(function, *, lengths=CLIFF_LENGTHS, verbose: bool = True) -
     return _finish(result, verbose)
 
 
+# ----------------------------------------------------------------------------- a bidirectional layer
+
+#: (kind, N, T, D, H, lengths) of the cases: one without lengths, two with sequences shorter than T.
+BIDIRECTIONAL_CASES = (("rnn", 2, 5, 3, 4, None), ("gru", 3, 6, 2, 3, (6, 2, 4)), ("lstm", 3, 5, 3, 2, (3, 5, 1)))
+
+_REVERSE_WHOLE_T = ("Your reverse direction flips all T steps, x[:, ::-1], so for a sequence shorter than T it "
+                    "starts in the padding instead of at the sequence's own last step (the case without lengths "
+                    "passes). Reverse each sequence within its own length: for t < lengths[n] the reversed "
+                    "sequence has x[n, lengths[n] - 1 - t] at step t, and the padding stays where it is. Run the "
+                    "reverse cell on that with the same lengths, then reverse its output back the same way.")
+
+
+def _flip_within(a, lengths):
+    """``a`` (N, T, K) with each sequence reversed within its length (all of T when ``lengths`` is None)."""
+    index = reverse_index(None if lengths is None else np.asarray(lengths), a.shape[0], a.shape[1])
+    return np.take_along_axis(a, index[:, :, None], axis=1)
+
+
+def _bidirectional_variant(kind, layer, x, lengths, *, reverse="within", lengths_to_reverse=True, mask_out=False,
+                           flip_back=True, swap=False, reverse_params=1):
+    """A bidirectional layer from two sequence_forward calls, with one thing changed (see the keywords)."""
+    N, H = x.shape[0], layer[0]["W_h"].shape[1]
+    lengths = None if lengths is None else np.asarray(lengths)
+    state0 = zero_state(kind, N, H)
+    fwd = sequence_forward(kind, layer[0], x, state0, lengths)[0]
+    flip = {"within": lambda a: _flip_within(a, lengths), "whole": lambda a: a[:, ::-1],
+            "none": lambda a: a}[reverse]
+    rev = sequence_forward(kind, layer[reverse_params], flip(x), state0, lengths if lengths_to_reverse else None)[0]
+    rev = flip(rev) if flip_back else rev
+    if mask_out and lengths is not None:
+        rev = rev * (np.arange(x.shape[1])[None, :, None] < lengths[:, None, None])
+    return {"out": np.concatenate([rev, fwd] if swap else [fwd, rev], axis=2)}
+
+
+def _bidirectional_mistakes() -> list[Mistake]:
+    def m(key, hint, **kw):
+        return Mistake(key, hint, lambda c: _bidirectional_variant(c["kind"], c["layer"], c["x"], c["lengths"], **kw))
+    return [
+        m("reverse_ignores_lengths", _REVERSE_WHOLE_T, reverse="whole", lengths_to_reverse=False),
+        m("reverse_ignores_lengths_masked", _REVERSE_WHOLE_T, reverse="whole", lengths_to_reverse=False,
+          mask_out=True),
+        m("reverse_ignores_lengths_with_lengths", _REVERSE_WHOLE_T, reverse="whole"),
+        m("output_not_reversed_back", "Your reverse cell's output is still in reversed order. Its step t belongs to "
+          "position lengths[n] - 1 - t of the sequence: reverse it back (within each length) before you "
+          "concatenate.", flip_back=False),
+        m("input_not_reversed", "Your reverse cell reads the sequence forwards: both halves are forward passes. "
+          "Give the reverse cell the sequence reversed within each length, and reverse its output back.",
+          reverse="none"),
+        m("directions_swapped", "Your halves are in the other order. Like PyTorch, the library puts the forward "
+          "direction first: out[..., :H] forward, out[..., H:] reverse.", swap=True),
+        m("same_parameters", "Your reverse direction uses the forward cell's parameters, layer[0]. The two "
+          "directions have parameters of their own: the reverse cell is layer[1].", reverse_params=0),
+    ]
+
+
+def _normalise_out(returned, function):
+    return {"out": _first(returned)}
+
+
+def check_bidirectional_layer(function, *, seed: int = 0, verbose: bool = True) -> CheckResult:
+    """Check ``function(kind, layer, x, lengths) -> out``, one bidirectional layer, against
+    :func:`lessons_lib.cells.stacked.stacked_forward` with ``net = [layer]``.
+
+    Parameters
+    ----------
+    function : callable
+        The reader's layer: ``kind`` is ``"rnn"``, ``"gru"`` or ``"lstm"``; ``layer`` is a pair
+        ``(forward_params, reverse_params)`` of parameter dicts; ``x`` (N, T, D); ``lengths`` None or
+        N ints. Both directions start from zero states. Returns ``out`` (N, T, 2H): the forward
+        direction's output, then the reverse direction's, zero past each sequence's length.
+    seed, verbose
+        As for :func:`check_rnn_step_forward`.
+
+    Returns
+    -------
+    CheckResult
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for kind, N, T, D, H, lengths in BIDIRECTIONAL_CASES:
+        layer = (_cell_params(kind, D, H, rng), _cell_params(kind, D, H, rng))
+        x = rng.standard_normal((N, T, D))
+        lengths = None if lengths is None else np.array(lengths)
+        out = stacked_forward(kind, [layer], x, None, lengths)[0]
+        label = f"{kind}, N={N}, T={T}, D={D}, H={H}, " + ("no lengths" if lengths is None else
+                                                           f"lengths {list(map(int, lengths))}")
+        cases.append(_Case(label, {"kind": kind, "layer": layer, "x": x, "lengths": lengths}, {"out": out}))
+    fallback = {"out": "out[..., :H] is the forward cell run over x; out[..., H:] is the reverse cell run over "
+                       "each sequence reversed within its length, its output reversed back the same way."}
+    return _run("check_bidirectional_layer", function, "lessons_lib.cells.stacked.stacked_forward", cases,
+                _normalise_out, _bidirectional_mistakes(), fallback, verbose)
+
+
 __all__ = ["TOLERANCE", "MATCH_TOLERANCE", "CELL_SHAPES", "Problem", "CheckResult", "CheckFailed", "Mistake",
            "check_rnn_step_forward", "check_rnn_step_backward", "check_lstm_step_forward",
            "check_gru_step_forward", "check_gru_step_backward", "check_clip_by_norm", "CLIFF_TOLERANCE",
-           "CLIFF_LENGTHS", "check_cliff_wall"]
+           "CLIFF_LENGTHS", "check_cliff_wall", "check_bidirectional_layer"]
