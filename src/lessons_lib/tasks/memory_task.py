@@ -270,7 +270,7 @@ def run_memory_model(kind, seed: int, steps: int = 600, lr: float = 0.03, H: int
         ``kind``, ``seed``, ``steps``, ``lr``, ``H``, ``forget_bias``, the
         options, ``recall_error`` (:func:`recall_error`), ``quiet_output``
         (:func:`quiet_output`), ``final_loss`` (mean training loss of the
-        last 20 steps) and ``seconds``.
+        last 20 steps; None after 0 steps) and ``seconds``.
     """
     kind = check_kind(kind)
     seed = _positive_int("seed", seed, 0)
@@ -283,7 +283,7 @@ def run_memory_model(kind, seed: int, steps: int = 600, lr: float = 0.03, H: int
             "forget_bias": init.get("forget_bias"), **options,
             "recall_error": recall_error(kind, model, test, **options),
             "quiet_output": quiet_output(kind, model, test, **options),
-            "final_loss": float(np.mean(history[-20:])), "seconds": round(time.perf_counter() - start, 3)}
+            "final_loss": float(np.mean(history[-20:])) if history else None, "seconds": round(time.perf_counter() - start, 3)}
 
 
 def recall_error(kind, model: dict, batch: MemoryBatch, **options) -> float:
