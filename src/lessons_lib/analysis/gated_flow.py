@@ -486,7 +486,7 @@ def typical_decays(kind, models, x, state0, **options) -> dict:
     Returns
     -------
     dict
-        Path (``"hh"``, ``"cc"``, ``"direct"``, as :data:`PATHS` lists for
+        Path (``"hh"``, ``"cc"``, ``"direct"``, as ``PATHS`` lists for
         ``kind``) -> array of shape (K, T + 1): row ``m`` is the geometric
         mean over the batch of network ``m``'s norms at distance ``0 .. T``.
     """

@@ -247,7 +247,7 @@ def run_memory_model(kind, seed: int, steps: int = 600, lr: float = 0.03, H: int
     The weights come from ``np.random.default_rng(seed)``, the training
     batches (32 sequences of 12 steps, a fresh one per step) from
     ``np.random.default_rng(seed + 100)``; the scores are measured on the
-    test batch of 500 sequences drawn from :data:`TEST_SEED`.
+    test batch of 500 sequences drawn from ``TEST_SEED``.
 
     Parameters
     ----------
