@@ -54,7 +54,7 @@ from lessons_lib.analysis.results import (  # noqa: E402
     save_results,
     select,
 )
-from lessons_lib.tasks import adding_problem, gate_ablation, lookahead, text_data, weather  # noqa: E402
+from lessons_lib.tasks import adding_problem, gate_ablation, lookahead, memory_task, text_data, weather  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -422,6 +422,43 @@ def bidirectional_agree(stored: list, fresh: list) -> bool:
     return s["solved"] == f["solved"] and abs(a - b) <= BIDIRECTIONAL_RTOL * max(abs(a), abs(b))
 
 
+# ---------------------------------------------------------------------------------------- GRU placements
+
+#: Chapter 4's seed sweep: the GRU with the reset gate after and before the product, and the LSTM as reference.
+PLACEMENT_SEEDS = tuple(range(8))
+PLACEMENT_KEYS = ("kind", "reset", "seed")
+#: Chapter 4's settings: 600 Adam steps at lr 0.03, H = 2; the LSTM starts with forget bias 1.
+PLACEMENT_RUNS = (("gru", "after"), ("gru", "before"), ("lstm", None))
+#: --check (float64, a second a run): a re-run agrees when its recall error is within this relative difference.
+PLACEMENT_RTOL = 1e-6
+
+
+def placement_pending(rows: list) -> list:
+    done = {(r["kind"], r.get("reset"), r["seed"]) for r in rows}
+    return [{"kind": kind, "reset": reset, "seed": s} for kind, reset in PLACEMENT_RUNS for s in PLACEMENT_SEEDS
+            if (kind, reset, s) not in done]
+
+
+def placement_run(kind: str, reset: str | None, seed: int) -> list:
+    options = {"forget_bias": 1.0} if kind == "lstm" else {"reset": reset}
+    return [memory_task.run_memory_model(kind, seed, steps=600, lr=0.03, H=2, **options)]
+
+
+def placement_check(rows: list) -> list:
+    return [{"kind": kind, "reset": reset, "seed": 0} for kind, reset in PLACEMENT_RUNS]
+
+
+def placement_stored(rows: list, settings: dict) -> list:
+    return [r for r in rows if (r["kind"], r.get("reset"), r["seed"]) == tuple(settings[k] for k in PLACEMENT_KEYS)]
+
+
+def placement_agree(stored: list, fresh: list) -> bool:
+    (s,), (f,) = stored, fresh
+    return all(abs(s[k] - f[k]) <= PLACEMENT_RTOL * max(abs(s[k]), abs(f[k])) for k in ("recall_error", "quiet_output"))
+
+
+
+
 EXPERIMENTS = {
     "adding": Experiment(
         "adding",
@@ -453,6 +490,10 @@ EXPERIMENTS = {
         " 3 steps behind, T = 20, 600 steps, 3 lrs x 3 seeds",
         BIDIRECTIONAL_KEYS, bidirectional_pending, bidirectional_run, bidirectional_check, bidirectional_stored,
         bidirectional_agree),
+    "gru_placement": Experiment(
+        "gru_placement",
+        "chapter 4's memory task: the GRU with the reset gate after and before the product, and the LSTM, 8 seeds each",
+        PLACEMENT_KEYS, placement_pending, placement_run, placement_check, placement_stored, placement_agree),
 }
 
 

@@ -433,6 +433,8 @@ EXPECTED_HIGHLIGHTS = {
     ("lstm.py", "_step_backward", "5,10"): ["dc = dc + dh * o", "dh * tanh_c * dsigmoid_from_output(o)"],
     ("gru.py", "_step", "7,10,16"): ["sigmoid(a_x[:, :2 * H] + a_h[:, :2 * H])", "r * hn",
                                      "(1.0 - z) * n + z * h_prev"],
+    ("gru.py", "_step_backward", "12,21,23,24"): ["dh * z", "da_n * hn * dsigmoid_from_output(r)",
+                                                 "da_h[:, 2 * H:] = da_n * r", "dh_prev += da_h @ W_h"],
 }
 
 

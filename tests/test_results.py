@@ -133,6 +133,10 @@ REQUIRED_ROW_KEYS = {
                       "val_nmse", "test_nmse", "solved", "stopped", "seconds"},
     "language": {"model", "order", "H", "split", "bpc", "nats", "predictions", "lr", "seed", "steps",
                  "validation_bpc"},
+    "bidirectional": {"cell", "direction", "shift", "T", "H", "lr", "seed", "steps", "parameters", "val_nmse",
+                      "test_nmse", "untrained_test_nmse", "solved", "seconds"},
+    "gru_placement": {"kind", "seed", "steps", "lr", "H", "forget_bias", "recall_error", "quiet_output",
+                      "final_loss", "seconds"},
 }
 
 
@@ -302,3 +306,21 @@ def test_gate_ablation_grid_and_check_sample():
     row = {"task": "memory", "test_nmse": 0.002, "solved": True}
     assert rp.gate_agree([row], [row | {"test_nmse": 0.002 * (1 + 1e-9)}])
     assert not rp.gate_agree([row], [row | {"test_nmse": 0.00201}])       # a 0.5 % change is a real one
+
+
+def test_gru_placement_grid_check_and_a_stored_row():
+    """Both GRU placements and the LSTM, 8 seeds each, once; the stored GRU row of seed 0 re-runs to its scores."""
+    rp = _reproduce()
+    todo = rp.placement_pending([])
+    assert len(todo) == 3 * 8
+    assert {(s["kind"], s["reset"]) for s in todo} == {("gru", "after"), ("gru", "before"), ("lstm", None)}
+    stored = res.load_results(ROOT / "results" / "gru_placement.json").rows
+    assert rp.placement_pending(stored) == []
+    assert all(rp.placement_stored(stored, s) for s in rp.placement_check(stored))
+    assert {r.get("reset") for r in stored if r["kind"] == "gru"} == {"after", "before"}
+    assert all(r["forget_bias"] == 1.0 for r in stored if r["kind"] == "lstm")
+    row = {"recall_error": 0.002, "quiet_output": 0.01}
+    assert rp.placement_agree([row], [row | {"recall_error": 0.002 * (1 + 1e-9)}])
+    assert not rp.placement_agree([row], [row | {"quiet_output": 0.0101}])
+    setting = {"kind": "gru", "reset": "after", "seed": 0}
+    assert rp.placement_agree(rp.placement_stored(stored, setting), rp.placement_run(**setting))

@@ -19,6 +19,9 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from .cells.dispatch import sequence_backward, sequence_forward
+from .cells.gru import gru_step_backward, gru_step_forward
+from .cells.lstm import lstm_step_backward, lstm_step_forward
+from .cells.rnn import rnn_step_backward, rnn_step_forward
 from .cells.stacked import stacked_backward, stacked_forward
 from .validation import check_kind
 
@@ -198,4 +201,80 @@ def check_stacked_gradients(kind, net, x, state0=None, lengths=None, rng=None, e
         for d, (params, g) in enumerate(zip(layer, glayer)):
             for key in params:
                 arrays[f"net[{k}][{d}][{key}]"], analytic[f"net[{k}][{d}][{key}]"] = params[key], g[key]
+    return gradient_errors(loss, arrays, analytic, eps)
+
+
+def check_step_gradients(kind, params, x, state_prev, dstate=None, rng=None, eps=1e-5, **options):
+    """Check one step's backward pass (``lstm_step_backward`` and its twins) against finite differences.
+
+    The loss is ``L = sum(h * dh)``, plus ``sum(c * dc)`` for an LSTM, with
+    the upstream gradients ``dstate``, so that the step backward's inputs are
+    exactly ``dh`` (and ``dc``).  Everything is copied to float64 first.
+
+    Parameters
+    ----------
+    kind : {"rnn", "lstm", "gru"}
+    params : dict
+        The cell's ``W_x``, ``W_h``, ``b_x``, ``b_h``.
+    x : array of shape (N, D)
+    state_prev : array of shape (N, H), or a pair ``(h_prev, c_prev)`` for an LSTM
+    dstate : array of shape (N, H), or a pair ``(dh, dc)`` for an LSTM, optional
+        The gradients sent into the new state (default: standard normal, from ``rng``).
+    rng : numpy.random.Generator, optional
+        Draws ``dstate`` when it is not given (default: seed 0).
+    eps : float
+        Finite-difference step.
+    **options
+        The GRU's ``reset`` and ``update``.
+
+    Returns
+    -------
+    dict
+        Relative error per gradient: ``x``, ``h_prev`` (and ``c_prev`` for an
+        LSTM), and each parameter key.  Below 1e-8 means the gradients agree.
+    """
+    kind = check_kind(kind)
+    if kind != "gru" and options:
+        raise TypeError(f"options {sorted(options)} apply to the GRU only, not to {kind!r}")
+    lstm = kind == "lstm"
+    if lstm and (not isinstance(state_prev, (tuple, list)) or len(state_prev) != 2):
+        raise TypeError(f"state_prev of an LSTM must be a pair (h_prev, c_prev), got {type(state_prev).__name__}")
+    if not lstm and isinstance(state_prev, (tuple, list)):
+        raise TypeError(f"state_prev of {kind!r} is one array h_prev, not a pair; only an LSTM has (h_prev, c_prev)")
+    rng = np.random.default_rng(0) if rng is None else rng
+    p = {k: _real_array(f"params[{k!r}]", v) for k, v in params.items()}
+    x = _real_array("x", x)
+    states = [_real_array(name, s) for name, s in zip(("h_prev", "c_prev"), state_prev if lstm else (state_prev,))]
+    names = ["h_prev", "c_prev"][:len(states)]
+
+    def forward():
+        if lstm:
+            h, c, cache = lstm_step_forward(x, *states, p)
+            return (h, c), cache
+        if kind == "gru":
+            h, cache = gru_step_forward(x, states[0], p, **options)
+        else:
+            h, cache = rnn_step_forward(x, states[0], p)
+        return (h,), cache
+
+    new, cache = forward()
+    if dstate is None:
+        upstream = [rng.standard_normal(s.shape) for s in new]
+    else:
+        upstream = [_real_array(name, d) for name, d in zip(("dh", "dc"), dstate if lstm else (dstate,))]
+        for name, d, s in zip(("dh", "dc"), upstream, new):
+            if d.shape != s.shape:
+                raise ValueError(f"{name} must have the shape of the new state {s.shape}, got {d.shape}")
+
+    def loss() -> float:
+        return float(sum(np.sum(s * d) for s, d in zip(forward()[0], upstream)))
+
+    if lstm:
+        dx, dh_prev, dc_prev, grads = lstm_step_backward(*upstream, cache)
+        dprev = [dh_prev, dc_prev]
+    else:
+        dx, dh_prev, grads = (gru_step_backward if kind == "gru" else rnn_step_backward)(upstream[0], cache)
+        dprev = [dh_prev]
+    arrays = {"x": x, **dict(zip(names, states)), **p}
+    analytic = {"x": dx, **dict(zip(names, dprev)), **grads}
     return gradient_errors(loss, arrays, analytic, eps)

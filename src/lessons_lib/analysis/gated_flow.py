@@ -435,3 +435,71 @@ def compare_state_decay(T, **kwargs) -> dict:
     zeros = np.zeros((N, H))
     return {kind: measure_state_decay(kind, params[kind], x, (zeros, zeros) if kind == "lstm" else zeros)
             for kind in ("rnn", "gru", "lstm")}
+
+
+# ----------------------------------------------------------------------------- trained against untrained
+
+def shuffle_within_arrays(params, rng: np.random.Generator) -> dict:
+    """A control for a trained network: each array's entries in a random order, the set of values kept.
+
+    The shuffled network has exactly the trained network's numbers (their
+    sizes, their spread, the largest bias) but not their arrangement: which
+    weight feeds which gate of which unit.  A property that survives the
+    shuffle comes from the values alone; one that does not, from where
+    training put them.
+
+    Parameters
+    ----------
+    params : dict
+        Name -> array; every array is shuffled on its own (flattened, permuted, reshaped).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    dict
+        New arrays with the keys, shapes and dtypes of ``params``.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}")
+    if not isinstance(params, dict) or not params:
+        raise TypeError("params must be a non-empty dict name -> array")
+    out = {}
+    for name, value in params.items():
+        arr = as_array(f"params[{name!r}]", value)
+        out[name] = rng.permutation(arr.ravel()).reshape(arr.shape)
+    return out
+
+
+def typical_decays(kind, models, x, state0, **options) -> dict:
+    """:func:`measure_state_decay` for several networks on the same inputs: each one's typical norms.
+
+    Parameters
+    ----------
+    kind : {"rnn", "lstm", "gru"}
+    models : sequence of dict
+        The parameters of each network (extra keys, such as a read-out's, are ignored).
+    x : array of shape (N, T, D)
+    state0 : array of shape (N, H), or a pair ``(h0, c0)`` for an LSTM
+    **options
+        The GRU's ``reset`` and ``update``.
+
+    Returns
+    -------
+    dict
+        Path (``"hh"``, ``"cc"``, ``"direct"``, as ``PATHS`` lists for
+        ``kind``) -> array of shape (K, T + 1): row ``m`` is the geometric
+        mean over the batch of network ``m``'s norms at distance ``0 .. T``.
+    """
+    kind = check_kind(kind)
+    models = list(models)
+    if not models:
+        raise ValueError("models must hold at least one network's parameters")
+    keys = ("W_x", "W_h", "b_x", "b_h")
+    rows = {path: [] for path in PATHS[kind]}
+    for m, model in enumerate(models):
+        if not isinstance(model, dict) or any(k not in model for k in keys):
+            raise TypeError(f"models[{m}] must be a dict with the cell's keys {list(keys)}")
+        decay = measure_state_decay(kind, {k: model[k] for k in keys}, x, state0, **options)
+        for path in rows:
+            rows[path].append(decay.typical(path))
+    return {path: np.stack(v) for path, v in rows.items()}

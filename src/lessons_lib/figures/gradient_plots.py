@@ -461,3 +461,84 @@ def plot_state_decay_grid(grid: Mapping, ylim=(1e-30, 1e4), ncols: int | None = 
     fig.subplots_adjust(bottom=0.3 if nrows == 1 else 0.18)
     fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=3, frameon=False)
     return fig
+
+
+def plot_decay_spread(panels: Mapping, mark: float | None = None, mark_label: str | None = None, ylim=None):
+    """Jacobian norms of several networks per curve: the median as a line, the lowest to highest as a band.
+
+    Parameters
+    ----------
+    panels : dict
+        ``{title: {label: norms}}``, one panel per title; ``norms`` has shape
+        (K, T + 1), one row per network, column ``k`` at distance ``k`` (as
+        :func:`lessons_lib.analysis.gated_flow.typical_decays` returns).  A
+        label keeps its colour, line style and marker in every panel.
+    mark : float, optional
+        A distance to mark with a vertical dotted line (the longest gap seen in training, say).
+    mark_label : str, optional
+        The text written beside that line.
+    ylim : (float, float), optional
+        Shared vertical limits; by default they fit the bands.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    if not isinstance(panels, Mapping) or not panels:
+        raise TypeError("panels must be a non-empty dict {title: {label: norms (K, T + 1)}}")
+    labels: list = []
+    checked = {}
+    for title, curves in panels.items():
+        if not isinstance(curves, Mapping) or not curves:
+            raise TypeError(f"panels[{title!r}] must be a non-empty dict {{label: norms (K, T + 1)}}")
+        checked[title] = {}
+        for label, norms in curves.items():
+            v = np.asarray(norms, dtype=float)
+            if v.ndim != 2 or v.shape[1] < 2:
+                raise ValueError(f"panels[{title!r}][{label!r}] must have shape (K, T + 1), one row per network, "
+                                 f"got {v.shape}")
+            if np.any(v < 0):
+                raise ValueError(f"panels[{title!r}][{label!r}]: a norm cannot be negative")
+            checked[title][label] = v
+            if label not in labels:
+                labels.append(label)
+    n = len(checked)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n + 0.4, 3.6), sharey=True, squeeze=False)
+    drawn = []
+    for ax, (title, curves) in zip(axes[0], checked.items()):
+        for label, v in curves.items():
+            s = curve_style(labels.index(label))
+            distance = np.arange(v.shape[1])
+            low, high = np.maximum(v.min(axis=0), FLOOR), np.maximum(v.max(axis=0), FLOOR)
+            ax.fill_between(distance, low, high, color=s["color"], alpha=0.18, linewidth=0)
+            ax.plot(distance, np.maximum(np.median(v, axis=0), FLOOR), markersize=5,
+                    markevery=_markevery(len(distance)), linewidth=1.6, label=label, **s)
+            drawn.append(v)
+        ax.axhline(1.0, color="#999999", linewidth=0.8)
+        if mark is not None:
+            ax.axvline(mark, color="#555555", linestyle=BOUND_STYLE, linewidth=1.2)
+            if mark_label:
+                ax.annotate(mark_label, xy=(mark, 0.0), xycoords=("data", "axes fraction"), xytext=(4, 5),
+                            textcoords="offset points", fontsize=8)   # at the bottom, clear of curves near 1
+        ax.set_yscale("log")
+        ax.set_xlim(0, max(v.shape[1] - 1 for v in curves.values()))
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(DISTANCE_LABEL)
+    axes[0, 0].set_ylabel(NORM_LABEL)
+    if ylim is not None:
+        axes[0, 0].set_ylim(*ylim)
+    else:
+        values = np.concatenate([v.ravel() for v in drawn])
+        positive = values[values > FLOOR]
+        if positive.size:
+            axes[0, 0].set_ylim(max(positive.min() / 10, 1e-60), max(positive.max() * 10, 10.0))
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    for ax in axes[0, 1:]:                           # labels that only later panels draw
+        for h, name in zip(*ax.get_legend_handles_labels()):
+            if name not in names:
+                handles.append(h)
+                names.append(name)
+    fig.tight_layout()
+    fig.subplots_adjust(bottom=0.3)
+    fig.legend(handles, names, fontsize=8, loc="lower center", ncol=min(3, len(names)), frameon=False)
+    return fig

@@ -19,6 +19,7 @@ Everything random comes from an explicit ``np.random.Generator``.
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -94,6 +95,44 @@ def make_memory_batch(rng: np.random.Generator, N: int, T: int = 12, min_gap: in
     weight = np.full((N, T), float(quiet))
     weight[rows, recall_t] = 1.0
     return MemoryBatch(x, target, weight, marker_t, recall_t)
+
+
+def longest_hold_batch(rng: np.random.Generator, N: int, T: int, quiet: float = 0.1) -> MemoryBatch:
+    """``N`` sequences of the memory task with the longest possible hold: marker at the first step, recall at the last.
+
+    The values are drawn as in :func:`make_memory_batch`; only the marker and
+    recall steps are fixed, so the value must be held over ``T - 1`` steps
+    (``T`` may exceed the length a model was trained on).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    N : int
+        Number of sequences.
+    T : int
+        Steps per sequence, at least 2.
+    quiet : float
+        Loss weight of the steps where the target is 0.
+
+    Returns
+    -------
+    MemoryBatch
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}")
+    N = _positive_int("N", N)
+    T = _positive_int("T", T, 2)
+    if not np.isfinite(quiet) or quiet < 0:
+        raise ValueError(f"quiet must be a finite number >= 0, got {quiet}")
+    x = np.zeros((N, T, 3))
+    x[:, :, 0] = rng.uniform(-1.0, 1.0, size=(N, T))
+    x[:, 0, 1] = 1.0
+    x[:, T - 1, 2] = 1.0
+    target = np.zeros((N, T))
+    target[:, T - 1] = x[:, 0, 0]
+    weight = np.full((N, T), float(quiet))
+    weight[:, T - 1] = 1.0
+    return MemoryBatch(x, target, weight, np.zeros(N, dtype=int), np.full(N, T - 1))
 
 
 def mse_loss(y, target, weight):
@@ -195,6 +234,56 @@ def train_memory_model(kind, model: dict, rng: np.random.Generator, steps: int, 
         history.append(loss)
         model, state = adam_step(model, grads, state, lr=lr)
     return model, history
+
+
+#: The seed of chapter 4's test batch (500 sequences), used by :func:`run_memory_model`.
+TEST_SEED = 999
+
+
+def run_memory_model(kind, seed: int, steps: int = 600, lr: float = 0.03, H: int = 2,
+                     forget_bias: float | None = None, **options) -> dict:
+    """Train one model as chapter 4 does and score it; one flat row of results.
+
+    The weights come from ``np.random.default_rng(seed)``, the training
+    batches (32 sequences of 12 steps, a fresh one per step) from
+    ``np.random.default_rng(seed + 100)``; the scores are measured on the
+    test batch of 500 sequences drawn from ``TEST_SEED``.
+
+    Parameters
+    ----------
+    kind : {"rnn", "lstm", "gru"}
+    seed : int
+    steps : int
+        Adam steps.
+    lr : float
+        Learning rate.
+    H : int
+        Hidden units.
+    forget_bias : float, optional
+        An LSTM's initial forget bias (``init_params``'s ``forget_bias``).
+    **options
+        Cell options, e.g. the GRU's ``reset`` and ``update``.
+
+    Returns
+    -------
+    dict
+        ``kind``, ``seed``, ``steps``, ``lr``, ``H``, ``forget_bias``, the
+        options, ``recall_error`` (:func:`recall_error`), ``quiet_output``
+        (:func:`quiet_output`), ``final_loss`` (mean training loss of the
+        last 20 steps; None after 0 steps) and ``seconds``.
+    """
+    kind = check_kind(kind)
+    seed = _positive_int("seed", seed, 0)
+    init = {} if forget_bias is None else {"forget_bias": float(forget_bias)}
+    start = time.perf_counter()
+    model = init_memory_model(kind, H, np.random.default_rng(seed), **init)
+    model, history = train_memory_model(kind, model, np.random.default_rng(seed + 100), steps, lr=lr, **options)
+    test = make_memory_batch(np.random.default_rng(TEST_SEED), N=500, T=12)
+    return {"kind": kind, "seed": seed, "steps": int(steps), "lr": float(lr), "H": int(H),
+            "forget_bias": init.get("forget_bias"), **options,
+            "recall_error": recall_error(kind, model, test, **options),
+            "quiet_output": quiet_output(kind, model, test, **options),
+            "final_loss": float(np.mean(history[-20:])) if history else None, "seconds": round(time.perf_counter() - start, 3)}
 
 
 def recall_error(kind, model: dict, batch: MemoryBatch, **options) -> float:
