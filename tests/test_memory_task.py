@@ -7,6 +7,7 @@ from cases import GRAD_TOL
 from lessons_lib import gradient_errors, numerical_gradient, rel_error
 from lessons_lib.analysis import anatomy
 from lessons_lib.tasks import memory_task as mt
+from lessons_lib.tasks import memory_task
 
 
 # ---------------------------------------------------------------------------
@@ -200,3 +201,37 @@ def test_gate_phases_known_values():
         mt.gate_phases({"i": traces["i"], "f": traces["f"]}, batch, 0)
     with pytest.raises(ValueError, match="unit must be an int in 0 .. 0, got 1"):
         mt.gate_phases(traces, batch, 1)
+
+
+# ----------------------------------------------------------------------- trained weights kept in a results row
+
+def test_params_round_trip_through_a_json_row_bit_for_bit():
+    import json
+
+    model = memory_task.init_memory_model("lstm", 2, np.random.default_rng(3), forget_bias=1.0)
+    row = json.loads(json.dumps(memory_task.params_to_row(model)))
+    # 3 inputs, 2 units, 4 gates: W_x (8, 3), W_h (8, 2), b_x, b_h (8,), W_y (1, 2), b_y (1,)
+    assert len(row) == 24 + 16 + 8 + 8 + 2 + 1
+    assert row["param.W_x.4"] == model["W_x"][1, 1] and row["param.b_y.0"] == 0.0
+    back = memory_task.params_from_row(row, "lstm", 2, forget_bias=1.0)
+    assert back.keys() == model.keys()
+    for k in model:
+        assert back[k].shape == model[k].shape and back[k].dtype == model[k].dtype
+        assert np.array_equal(back[k], model[k])
+
+
+def test_params_from_row_names_what_is_missing():
+    row = memory_task.params_to_row(memory_task.init_memory_model("gru", 2, np.random.default_rng(0)))
+    with pytest.raises(ValueError, match=r"no lstm model with H = 2: .* of 'W_x' \(8, 3\)"):
+        memory_task.params_from_row(row, "lstm", 2)
+    del row["param.b_y.0"]
+    with pytest.raises(ValueError, match="'param.b_y.0'"):
+        memory_task.params_from_row(row, "gru", 2)
+
+
+def test_run_memory_model_keeps_the_trained_weights_when_asked():
+    row = memory_task.run_memory_model("lstm", 0, steps=5, forget_bias=1.0, with_params=True)
+    model = memory_task.params_from_row(row, "lstm", 2, forget_bias=1.0)
+    test = memory_task.make_memory_batch(np.random.default_rng(memory_task.TEST_SEED), N=500, T=12)
+    assert memory_task.recall_error("lstm", model, test) == row["recall_error"]
+    assert not any(k.startswith("param.") for k in memory_task.run_memory_model("lstm", 0, steps=5))

@@ -241,7 +241,7 @@ TEST_SEED = 999
 
 
 def run_memory_model(kind, seed: int, steps: int = 600, lr: float = 0.03, H: int = 2,
-                     forget_bias: float | None = None, **options) -> dict:
+                     forget_bias: float | None = None, with_params: bool = False, **options) -> dict:
     """Train one model as chapter 4 does and score it; one flat row of results.
 
     The weights come from ``np.random.default_rng(seed)``, the training
@@ -261,6 +261,9 @@ def run_memory_model(kind, seed: int, steps: int = 600, lr: float = 0.03, H: int
         Hidden units.
     forget_bias : float, optional
         An LSTM's initial forget bias (``init_params``'s ``forget_bias``).
+    with_params : bool
+        Also store the trained parameters in the row (:func:`params_to_row`),
+        so that a chapter can use the trained model without training it.
     **options
         Cell options, e.g. the GRU's ``reset`` and ``update``.
 
@@ -283,7 +286,36 @@ def run_memory_model(kind, seed: int, steps: int = 600, lr: float = 0.03, H: int
             "forget_bias": init.get("forget_bias"), **options,
             "recall_error": recall_error(kind, model, test, **options),
             "quiet_output": quiet_output(kind, model, test, **options),
-            "final_loss": float(np.mean(history[-20:])) if history else None, "seconds": round(time.perf_counter() - start, 3)}
+            "final_loss": float(np.mean(history[-20:])) if history else None,
+            "seconds": round(time.perf_counter() - start, 3), **(params_to_row(model) if with_params else {})}
+
+
+#: The prefix of the row keys that hold a model's parameters.
+PARAM_PREFIX = "param."
+
+
+def params_to_row(model: dict, prefix: str = PARAM_PREFIX) -> dict:
+    """A model's arrays as flat row keys ``PREFIX<name>.<k>`` (``k`` the index in ``ravel`` order).
+
+    JSON writes a float64 exactly, so :func:`params_from_row` gives back the
+    same arrays, bit for bit.
+    """
+    return {f"{prefix}{name}.{k}": float(v) for name, array in model.items()
+            for k, v in enumerate(np.asarray(array, dtype=np.float64).ravel())}
+
+
+def params_from_row(row, kind, H: int, prefix: str = PARAM_PREFIX, **init_options) -> dict:
+    """The model stored in a row by :func:`params_to_row`: arrays of the shapes of :func:`init_memory_model`."""
+    template = init_memory_model(kind, H, np.random.default_rng(0), **init_options)
+    model = {}
+    for name, array in template.items():
+        keys = [f"{prefix}{name}.{k}" for k in range(array.size)]
+        missing = [key for key in keys if key not in row]
+        if missing:
+            raise ValueError(f"the row holds no {kind} model with H = {H}: {len(missing)} of the {len(keys)} "
+                             f"keys of {name!r} {array.shape} are missing, e.g. {missing[0]!r}")
+        model[name] = np.array([row[key] for key in keys], dtype=array.dtype).reshape(array.shape)
+    return model
 
 
 def recall_error(kind, model: dict, batch: MemoryBatch, **options) -> float:
