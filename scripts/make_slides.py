@@ -7,7 +7,7 @@ Usage (from the repository root):
     python scripts/make_slides.py --out /tmp/decks --html _build/html
 
 Open a deck in a browser (``file://`` is enough) and use the arrow keys;
-``f`` goes full screen, ``s`` opens the speaker view, ``Esc`` the overview.
+``f`` goes full screen, ``Esc`` shows all the slides at once.
 
 A deck holds a title slide, then one slide per cell tagged ``slide`` in the
 chapter, in the chapter's order:
