@@ -61,7 +61,8 @@ figcaption { break-before: avoid; color: #222 !important; }
 h1 { font-size: 2em; } h2 { font-size: 1.5em; } h3 { font-size: 1.2em; }
 div.highlight pre, .cell_output pre, .output pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 8.5pt; }
 div.cell_input, div.cell_output { break-inside: auto; }
-.admonition, div.admonition { break-inside: avoid-page; }
+.admonition, div.admonition { break-inside: avoid-page; box-sizing: border-box; max-width: 100%%; margin-right: 0;
+  box-shadow: none !important; }
 .solution.admonition { border-left-color: #555; }
 .print-widget-note { font-style: italic; color: #444; border-left: 3px solid #999; padding-left: 0.6em; }
 table { font-size: 9pt; }
