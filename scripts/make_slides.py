@@ -402,7 +402,7 @@ def main(argv: list[str]) -> int:
             empty.append(stem)
         path = out / f"{stem}.html"
         path.write_text(deck(index.titles[stem], book_title, slides), encoding="utf-8")
-        print(f"{path}: {len(slides)} slides", flush=True)
+        print(f"{path}: a title slide and {len(slides)} from tagged cells", flush=True)
     if markdown.skipped:
         print(f"directives left out of the slides: {', '.join(sorted(set(markdown.skipped)))}", file=sys.stderr)
     if empty:
