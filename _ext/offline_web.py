@@ -8,7 +8,8 @@ published sha512 integrity, unpacks the files the pages need into
 ``_build/.web_assets/static`` once, and points the pages at the local copies.
 
 It needs ``npm`` (Node.js) the first time; later builds reuse the unpacked
-files.  Without ``npm`` the build warns (an error under ``-W``) and falls back
+files.  ``scripts/make_slides.py`` fetches reveal.js and MathJax for its
+decks with the same function (``SLIDE_PACKAGES``).  Without ``npm`` the build warns (an error under ``-W``) and falls back
 to the CDN scripts.
 """
 
@@ -46,6 +47,15 @@ PACKAGES = {
         "requirejs",
     ),
 }
+# The slide decks of scripts/make_slides.py: reveal.js and the same MathJax, served from the decks' folder.
+SLIDE_PACKAGES = {
+    "mathjax@3.2.2": PACKAGES["mathjax@3.2.2"],
+    "reveal.js@5.2.1": (
+        "sha512-r7//6mIM5p34hFiDMvYfXgyjXqGRta+/psd9YtytsgRlrpRzFv4RbH76TXd2qD+7ZPZEbpBDhdRhJaFgfQ7zNQ==",
+        "package/dist/",
+        "reveal.js",
+    ),
+}
 MATHJAX_PATH = "mathjax/tex-mml-chtml.js"
 WIDGET_MANAGER = "@jupyter-widgets/html-manager/dist/embed-amd.js"
 WIDGET_SCRIPTS = {"requirejs/require.js": {}, WIDGET_MANAGER: {}}
@@ -55,9 +65,9 @@ def _integrity(path: pathlib.Path) -> str:
     return "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
 
 
-def _unpack(spec: str, static: pathlib.Path) -> None:
+def _unpack(spec: str, entry: tuple[str, str, str], static: pathlib.Path) -> None:
     """Fetch one npm package with ``npm pack``, check it, and unpack what the pages need."""
-    integrity, prefix, folder = PACKAGES[spec]
+    integrity, prefix, folder = entry
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(["npm", "pack", spec, "--json", "--pack-destination", tmp],
                                 check=True, capture_output=True, text=True)
@@ -77,17 +87,22 @@ def _unpack(spec: str, static: pathlib.Path) -> None:
                     dest.write_bytes(src.read())
 
 
-def web_assets(cache: pathlib.Path) -> pathlib.Path:
-    """The folder of unpacked assets, fetching whatever is missing; raises if it cannot."""
+def web_assets(cache: pathlib.Path, packages: dict | None = None) -> pathlib.Path:
+    """The folder of unpacked assets, fetching whatever is missing; raises if it cannot.
+
+    ``packages`` has the form of ``PACKAGES`` (the book's, the default); a cache
+    folder holds one such set, so another set (``SLIDE_PACKAGES``) needs a folder of its own.
+    """
+    packages = PACKAGES if packages is None else packages
     static = cache / "static"
     stamp = cache / "packages.json"
-    wanted = {spec: list(entry) for spec, entry in sorted(PACKAGES.items())}
+    wanted = {spec: list(entry) for spec, entry in sorted(packages.items())}
     if stamp.exists() and json.loads(stamp.read_text()) == wanted:
         return static
     if shutil.which("npm") is None:
         raise RuntimeError("npm (Node.js) was not found")
-    for spec in wanted:
-        _unpack(spec, static)
+    for spec, entry in wanted.items():
+        _unpack(spec, tuple(entry), static)
     stamp.write_text(json.dumps(wanted))
     return static
 
