@@ -90,6 +90,25 @@ def gradient_errors(loss: Callable[[], float], arrays: Mapping[str, np.ndarray],
     return {name: rel_error(analytic[name], numerical_gradient(loss, arrays[name], eps)) for name in arrays}
 
 
+def _linear_probe(kind, forward: Callable, rng: np.random.Generator):
+    """Run ``forward()`` once and draw the loss ``L = sum(out * dout) + sum(state * dstate)`` that probes it.
+
+    ``forward`` returns ``(out, state, cache)`` as the sequence functions do.
+    Returns the cache of that run, ``dout``, the list of ``dstate`` arrays
+    (two for an LSTM) and ``loss()``, which runs ``forward`` again.
+    """
+    out, state, cache = forward()
+    dout = rng.standard_normal(out.shape)
+    dstate = [rng.standard_normal(s.shape) for s in (state if kind == "lstm" else (state,))]
+
+    def loss() -> float:
+        o, s, _ = forward()
+        s = s if kind == "lstm" else (s,)
+        return float(np.sum(o * dout) + sum(np.sum(a * b) for a, b in zip(s, dstate)))
+
+    return cache, dout, dstate, loss
+
+
 def check_sequence_gradients(kind, params, x, state0, lengths=None, rng=None, eps=1e-5, **options):
     """Check every gradient of :func:`~lessons_lib.cells.dispatch.sequence_backward` against finite differences.
 
@@ -123,15 +142,8 @@ def check_sequence_gradients(kind, params, x, state0, lengths=None, rng=None, ep
     def pack(s):
         return tuple(s) if kind == "lstm" else s[0]
 
-    out, state, cache = sequence_forward(kind, p, x, pack(states), lengths, **options)
-    dout = rng.standard_normal(out.shape)
-    dstate = [rng.standard_normal(s.shape) for s in (state if kind == "lstm" else (state,))]
-
-    def loss() -> float:
-        o, s, _ = sequence_forward(kind, p, x, pack(states), lengths, **options)
-        s = s if kind == "lstm" else (s,)
-        return float(np.sum(o * dout) + sum(np.sum(a * b) for a, b in zip(s, dstate)))
-
+    cache, dout, dstate, loss = _linear_probe(
+        kind, lambda: sequence_forward(kind, p, x, pack(states), lengths, **options), rng)
     dx, dstate0, grads = sequence_backward(kind, dout, pack(dstate), cache)
     dstate0 = dstate0 if kind == "lstm" else (dstate0,)
     arrays = {"x": x, **dict(zip(state_names, states)), **p}
@@ -182,15 +194,8 @@ def check_stacked_gradients(kind, net, x, state0=None, lengths=None, rng=None, e
     def pack(s):
         return None if s is None else (tuple(s) if kind == "lstm" else s[0])
 
-    out, state, cache = stacked_forward(kind, p, x, pack(states), lengths, **options)
-    dout = rng.standard_normal(out.shape)
-    dstate = [rng.standard_normal(s.shape) for s in (state if kind == "lstm" else (state,))]
-
-    def loss() -> float:
-        o, s, _ = stacked_forward(kind, p, x, pack(states), lengths, **options)
-        s = s if kind == "lstm" else (s,)
-        return float(np.sum(o * dout) + sum(np.sum(a * b) for a, b in zip(s, dstate)))
-
+    cache, dout, dstate, loss = _linear_probe(
+        kind, lambda: stacked_forward(kind, p, x, pack(states), lengths, **options), rng)
     dx, dstate0, grads = stacked_backward(kind, dout, pack(dstate), cache)
     dstate0 = dstate0 if kind == "lstm" else (dstate0,)
     arrays, analytic = {"x": x}, {"x": dx}
