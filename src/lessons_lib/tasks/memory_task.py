@@ -73,18 +73,29 @@ def make_memory_batch(rng: np.random.Generator, N: int, T: int = 12, min_gap: in
     -------
     MemoryBatch
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}")
-    N = _positive_int("N", N)
-    T = _positive_int("T", T, 2)
+    N, T = _check_batch_args(rng, N, T, quiet)
     min_gap = _positive_int("min_gap", min_gap)
     if min_gap > T - 1:
         raise ValueError(f"min_gap must be at most T - 1 = {T - 1} so that a recall fits after the marker, "
                          f"got {min_gap}")
-    if not np.isfinite(quiet) or quiet < 0:
-        raise ValueError(f"quiet must be a finite number >= 0, got {quiet}")
     marker_t = rng.integers(0, T - min_gap, size=N)              # 0 .. T - min_gap - 1
     recall_t = rng.integers(marker_t + min_gap, T)               # marker + min_gap .. T - 1
+    return _assemble_batch(rng, T, quiet, marker_t, recall_t)
+
+
+def _check_batch_args(rng, N, T, quiet) -> tuple[int, int]:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}")
+    N = _positive_int("N", N)
+    T = _positive_int("T", T, 2)
+    if not np.isfinite(quiet) or quiet < 0:
+        raise ValueError(f"quiet must be a finite number >= 0, got {quiet}")
+    return N, T
+
+
+def _assemble_batch(rng: np.random.Generator, T: int, quiet: float, marker_t, recall_t) -> MemoryBatch:
+    """Draw the values and build the batch whose marks and recalls are at ``marker_t`` and ``recall_t`` (N,)."""
+    N = len(marker_t)
     rows = np.arange(N)
     x = np.zeros((N, T, 3))
     x[:, :, 0] = rng.uniform(-1.0, 1.0, size=(N, T))
@@ -118,21 +129,8 @@ def longest_hold_batch(rng: np.random.Generator, N: int, T: int, quiet: float = 
     -------
     MemoryBatch
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}")
-    N = _positive_int("N", N)
-    T = _positive_int("T", T, 2)
-    if not np.isfinite(quiet) or quiet < 0:
-        raise ValueError(f"quiet must be a finite number >= 0, got {quiet}")
-    x = np.zeros((N, T, 3))
-    x[:, :, 0] = rng.uniform(-1.0, 1.0, size=(N, T))
-    x[:, 0, 1] = 1.0
-    x[:, T - 1, 2] = 1.0
-    target = np.zeros((N, T))
-    target[:, T - 1] = x[:, 0, 0]
-    weight = np.full((N, T), float(quiet))
-    weight[:, T - 1] = 1.0
-    return MemoryBatch(x, target, weight, np.zeros(N, dtype=int), np.full(N, T - 1))
+    N, T = _check_batch_args(rng, N, T, quiet)
+    return _assemble_batch(rng, T, quiet, np.zeros(N, dtype=int), np.full(N, T - 1))
 
 
 def mse_loss(y, target, weight):
