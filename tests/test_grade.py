@@ -365,8 +365,8 @@ def _nbgrader(course, *args):
     return done
 
 
-def test_nbgrader_generates_and_autogrades_the_assignment(tmp_path):
-    pytest.importorskip("nbgrader")
+def _nbgrader_course(tmp_path, exchange=None):
+    """nbgrader's course folder for chapter 1, its source made by ``make_student_edition.py --nbgrader``."""
     course = tmp_path / "course"
     source = course / "source" / "ch01"
     # nbgrader's source: the teacher notebook without its written solutions, the code solutions kept
@@ -374,9 +374,29 @@ def test_nbgrader_generates_and_autogrades_the_assignment(tmp_path):
                            "--out", str(source), str(BOOK / f"{CHAPTER}.ipynb")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "### BEGIN SOLUTION" in (source / f"{CHAPTER}.ipynb").read_text()
-    (course / "nbgrader_config.py").write_text(
-        "c = get_config()\nc.CourseDirectory.root = %r\nc.ExecutePreprocessor.timeout = 120\n" % str(course))
+    config = "c = get_config()\nc.CourseDirectory.root = %r\nc.ExecutePreprocessor.timeout = 120\n" % str(course)
+    if exchange is not None:
+        config += "c.CourseDirectory.course_id = 'rnn101'\nc.Exchange.root = %r\n" % str(exchange)
+    (course / "nbgrader_config.py").write_text(config)
     _nbgrader(course, "generate_assignment", "ch01", "--create", "--force")
+    return course
+
+
+def _answer(nb, body):
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex-intro-step")
+    cell.source = body
+    return nb
+
+
+def _scores(course, students):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s: gb.find_submission_notebook(CHAPTER, "ch01", s).score for s in students}
+
+
+def test_nbgrader_generates_and_autogrades_the_assignment(tmp_path):
+    pytest.importorskip("nbgrader")
+    course = _nbgrader_course(tmp_path)
     released = course / "release" / "ch01" / f"{CHAPTER}.ipynb"
     text = released.read_text()
     assert "### BEGIN SOLUTION" not in text and "raise NotImplementedError()" in text
@@ -385,12 +405,42 @@ def test_nbgrader_generates_and_autogrades_the_assignment(tmp_path):
     for student, body in [("alice", RIGHT), ("bob", None)]:
         nb = nbformat.read(released, as_version=4)
         if body:
-            cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex-intro-step")
-            cell.source = body
+            _answer(nb, body)
         _write(course / "submitted" / student / "ch01" / f"{CHAPTER}.ipynb", nb)
     _nbgrader(course, "autograde", "ch01", "--create", "--force")
+    assert _scores(course, ("alice", "bob")) == {"alice": 1.0, "bob": 0.0}
 
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        scores = {s: gb.find_submission_notebook(CHAPTER, "ch01", s).score for s in ("alice", "bob")}
-    assert scores == {"alice": 1.0, "bob": 0.0}
+
+def test_the_jupyterhub_flow_release_fetch_submit_collect_autograde(tmp_path):
+    """The teacher's guide's hand-out on a hub: nbgrader's exchange, here a folder on one machine.
+
+    On a hub every student is a user of their own; here the one user of this machine is the student,
+    so the collected submission is filed under that user's name.
+    """
+    pytest.importorskip("nbgrader")
+    import getpass
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    course = _nbgrader_course(tmp_path, exchange)
+    _nbgrader(course, "release_assignment", "ch01")
+    home = tmp_path / "student"
+    home.mkdir()
+    on_the_hub = ("--course", "rnn101", f"--Exchange.root={exchange}")
+    _nbgrader(home, "fetch_assignment", "ch01", *on_the_hub)
+    fetched = home / "ch01" / f"{CHAPTER}.ipynb"
+    _write(fetched, _answer(nbformat.read(fetched, as_version=4), RIGHT))     # the student's work
+    _nbgrader(home, "submit", "ch01", *on_the_hub)
+    _nbgrader(course, "collect", "ch01")
+    student = getpass.getuser()
+    collected = course / "submitted" / student / "ch01" / f"{CHAPTER}.ipynb"
+    assert collected.read_text() == fetched.read_text()
+    _nbgrader(course, "autograde", "ch01", "--create", "--force")
+    assert _scores(course, (student,)) == {student: 1.0}
+    # scripts/grade.py reads nbgrader's submitted/ folder as it is, for the checkers' messages
+    out = tmp_path / "gradebook.csv"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "grade.py"), str(course / "submitted"),
+                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with out.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["student"], r["exercise"], r["passed"]) for r in rows] == [(student, "ex-intro-step", "true")]
