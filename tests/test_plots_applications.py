@@ -176,3 +176,27 @@ def test_shift_example_draws_the_target_and_each_prediction_where_it_exists():
     assert ax.get_lines()[2].get_xdata().tolist() == [1, 2, 3]
     with pytest.raises(ValueError, match=r"predictions\['x'\] must have shape \(5,\), got \(4,\)"):
         task_plots.plot_shift_example(values, target, mask, {"x": np.zeros(4)}, shift=2)
+
+
+def test_the_solved_grids_take_other_model_keys():
+    from lessons_lib.analysis.results import length_limits
+
+    rows = [r | {"update_bias": -3.0} for r in _grid_rows()]
+    _, best = length_limits(rows, by=("cell", "update_bias"))
+    fig = result_plots.plot_solved_grids(rows, {("gru", -3.0): "b_z = -3"}, best, by=("cell", "update_bias"))
+    assert [ax.get_title() for ax in fig.axes] == ["b_z = -3"] and fig.axes[0].texts
+    with pytest.raises(ValueError, match="cell', 'update_bias"):
+        result_plots.plot_solved_grids(rows, {("gru",): "x"}, {("gru",): (0.01, None)}, by=("cell", "update_bias"))
+    plt.close("all")
+
+
+def test_solution_times_draw_one_marker_per_solved_run_and_a_median_line():
+    times = {("gru", None): {200: [30.0, 50.0, 40.0], 500: [100.0]}, ("mingru", -3.0): {200: [7.0], 500: []}}
+    ax = result_plots.plot_solution_times(times, {("gru", None): "GRU", ("mingru", -3.0): "minGRU"})
+    counts = sorted(len(c.get_offsets()) for c in ax.collections)
+    assert counts == [1, 1, 3] and len(ax.lines) == 1            # the minGRU has one length: no line
+    assert ax.get_yscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["200", "500"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["GRU", "minGRU"]
+    with pytest.raises(ValueError, match="no model"):
+        result_plots.plot_solution_times({("gru", None): {}}, {("gru", None): "GRU"})
+    plt.close(ax.figure)

@@ -324,3 +324,23 @@ def test_gru_placement_grid_check_and_a_stored_row():
     assert not rp.placement_agree([row], [row | {"quiet_output": 0.0101}])
     setting = {"kind": "gru", "reset": "after", "seed": 0}
     assert rp.placement_agree(rp.placement_stored(stored, setting), rp.placement_run(**setting))
+
+
+def test_solution_times_keep_the_solved_runs_of_each_models_chosen_rate():
+    rows = [{"cell": "gru", "update_bias": None, "lr": lr, "T": T, "solved": solved, "seconds": s}
+            for lr, T, solved, s in [(0.01, 200, True, 30.0), (0.01, 200, False, 90.0), (0.01, 200, True, 50.0),
+                                     (0.02, 200, True, 5.0), (0.01, 500, False, 80.0)]]
+    rows.append({"cell": "mingru", "update_bias": -3.0, "lr": 0.02, "T": 200, "solved": True, "seconds": 7.0})
+    best = {("gru", None): (0.01, None), ("mingru", -3.0): (0.02, None)}
+    times = res.solution_times(rows, best, by=("cell", "update_bias"))
+    # the GRU's 0.02 run is not its chosen rate; its T = 500 ran but nothing solved there
+    assert times == {("gru", None): {200: [30.0, 50.0], 500: []}, ("mingru", -3.0): {200: [7.0]}}
+    table = res.format_solution_times(times, {("gru", None): "GRU", ("mingru", -3.0): "minGRU"},
+                                      runs={("gru", None): {200: 3, 500: 1}, ("mingru", -3.0): {200: 1}})
+    lines = table.splitlines()
+    assert "T = 200" in lines[0] and "T = 500" in lines[0]
+    assert "2/3 solved, 40 s" in lines[1] and "0/1 solved, no solution" in lines[1]
+    assert "1/1 solved, 7 s" in lines[2] and lines[2].rstrip().endswith("-")
+    with pytest.raises(KeyError, match="seconds"):
+        res.solution_times([{"cell": "gru", "update_bias": None, "lr": 0.01, "T": 10, "solved": True}], best,
+                           by=("cell", "update_bias"))

@@ -179,12 +179,13 @@ def plot_solved_grid(rows: Sequence[Mapping], ax=None, lengths: Sequence[int] | 
 
 def plot_solved_grids(rows: Sequence[Mapping], models: Mapping[tuple, str], best: Mapping,
                       lengths: Sequence[int] | None = None, lrs: Sequence[float] | None = None,
-                      figsize=(16.0, 3.3)):
+                      figsize=(16.0, 3.3), by: Sequence[str] = ("cell", "forget_bias")):
     """:func:`plot_solved_grid` for several adding-problem models side by side; returns the figure.
 
-    ``models`` maps a model's key ``(cell, forget_bias)`` to its title, in
-    the order to draw them; ``best[key][0]`` is the learning rate to outline
-    (``best`` as :func:`lessons_lib.analysis.results.length_limits` returns it).
+    ``models`` maps a model's key (its values of the row keys ``by``, by
+    default ``(cell, forget_bias)``) to its title, in the order to draw them;
+    ``best[key][0]`` is the learning rate to outline (``best`` as
+    :func:`lessons_lib.analysis.results.length_limits` returns it).
     """
     import matplotlib.pyplot as plt
 
@@ -194,9 +195,12 @@ def plot_solved_grids(rows: Sequence[Mapping], models: Mapping[tuple, str], best
     if missing:
         raise KeyError(f"best has no learning rate for {missing}")
     fig, axes = plt.subplots(1, len(models), figsize=figsize, sharey=True, squeeze=False)
-    for k, (ax, ((cell, forget_bias), name)) in enumerate(zip(axes[0], models.items())):
-        plot_solved_grid([r for r in rows if r["cell"] == cell and r["forget_bias"] == forget_bias], ax=ax,
-                         lengths=lengths, lrs=lrs, title=name, best=best[cell, forget_bias][0])
+    by = tuple(by)
+    for k, (ax, (key, name)) in enumerate(zip(axes[0], models.items())):
+        if len(key) != len(by):
+            raise ValueError(f"each model's key must give the values of {by}, got {key!r}")
+        plot_solved_grid([r for r in rows if tuple(r.get(b) for b in by) == tuple(key)], ax=ax,
+                         lengths=lengths, lrs=lrs, title=name, best=best[key][0])
         if k:
             ax.set_ylabel("")
     fig.tight_layout()
@@ -305,4 +309,42 @@ def plot_seed_spread(scores: Mapping[str, Sequence[float]], ax=None, xlabel: str
     ax.set_xlabel(xlabel)
     if title is not None:
         ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_solution_times(times: Mapping[tuple, Mapping[int, Sequence[float]]], models: Mapping[tuple, str], ax=None,
+                        markers: Sequence[str] = ("o", "s", "^", "D", "v")):
+    """Wall time to a solution against the sequence length, one marker per run that solved, per model.
+
+    ``times[key][T]`` lists the seconds of the runs of model ``key`` that
+    solved length ``T`` (as :func:`lessons_lib.analysis.results.solution_times`
+    returns them); ``models`` maps each key to its label, in the order to
+    draw. A model with no solved run at a length has no marker there, and
+    the medians are joined by a line. The time axis is logarithmic.
+    """
+    if not models:
+        raise ValueError("models must name at least one model")
+    lengths = sorted({T for key in models for T in times.get(key, {})})
+    if not lengths:
+        raise ValueError("no model has a solved run to plot")
+    ax = new_axes(ax, (6.0, 3.6))
+    width = 0.8 / len(models)
+    for k, (key, name) in enumerate(models.items()):
+        offset = (k - (len(models) - 1) / 2) * width
+        medians = []
+        for j, T in enumerate(lengths):
+            seconds = list(times.get(key, {}).get(T, []))
+            if seconds:
+                ax.scatter(np.full(len(seconds), j + offset), seconds, marker=markers[k % len(markers)],
+                           s=28, color=f"C{k}", edgecolor="black", linewidth=0.5, zorder=3,
+                           label=name if not medians else None)
+                medians.append((j + offset, float(np.median(seconds))))
+        if len(medians) > 1:
+            ax.plot(*zip(*medians), color=f"C{k}", linewidth=1, zorder=2)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(lengths)), [str(T) for T in lengths])
+    ax.set_xlim(-0.6, len(lengths) - 0.4)
+    ax.set_xlabel("sequence length $T$")
+    ax.set_ylabel("wall time to a solution (s)")
+    ax.legend(fontsize=8, frameon=False)
     return ax
