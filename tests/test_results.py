@@ -344,3 +344,8 @@ def test_solution_times_keep_the_solved_runs_of_each_models_chosen_rate():
     with pytest.raises(KeyError, match="seconds"):
         res.solution_times([{"cell": "gru", "update_bias": None, "lr": 0.01, "T": 10, "solved": True}], best,
                            by=("cell", "update_bias"))
+    steps = res.solution_times([r | {"steps_run": 100 * k} for k, r in enumerate(rows)], best,
+                               by=("cell", "update_bias"), metric="steps_run")
+    assert steps[("gru", None)] == {200: [0.0, 200.0], 500: []}
+    assert "1/1 solved, 500 steps" in res.format_solution_times(steps, {("mingru", -3.0): "m"},
+                                                                 {("mingru", -3.0): {200: 1}}, unit="steps")

@@ -275,19 +275,20 @@ def length_limits(rows: Iterable[Mapping], by: Sequence[str] = ("cell", "forget_
 
 
 def solution_times(rows: Iterable[Mapping], best: Mapping, by: Sequence[str] = ("cell", "forget_bias"),
-                   over: str = "lr") -> dict:
+                   over: str = "lr", metric: str = "seconds") -> dict:
     """The wall times of the runs that solved, per model and length, at each model's chosen setting.
 
     ``best[key][0]`` is the value of ``over`` (the learning rate) chosen for
     the model ``key`` (the values of ``by``), as :func:`length_limits`
     returns it; rows of other settings are left out, so that every model is
-    shown at its own best rate. Returns ``times[key][T]``: the ``seconds`` of
-    that setting's solved runs at length ``T``, in the order of the rows
-    (a length with runs but no solved one maps to an empty list).
+    shown at its own best rate. Returns ``times[key][T]``: the ``metric``
+    (``seconds`` of wall time, or ``steps_run``) of that setting's solved runs
+    at length ``T``, in the order of the rows (a length with runs but no
+    solved one maps to an empty list).
     """
     times: dict = {key: {} for key in best}
     for row in rows:
-        missing = [k for k in (*by, over, "T", "solved", "seconds") if k not in row]
+        missing = [k for k in (*by, over, "T", "solved", metric) if k not in row]
         if missing:
             raise KeyError(f"a row lacks {missing}; it has {sorted(row)}")
         key = tuple(row[k] for k in by)
@@ -295,30 +296,31 @@ def solution_times(rows: Iterable[Mapping], best: Mapping, by: Sequence[str] = (
             continue
         runs = times[key].setdefault(row["T"], [])
         if row["solved"]:
-            runs.append(float(row["seconds"]))
+            runs.append(float(row[metric]))
     return times
 
 
-def format_solution_times(times: Mapping, labels: Mapping, runs: Mapping | None = None) -> str:
-    """A text table of :func:`solution_times`: per model and length, how many runs solved and their median time.
+def format_solution_times(times: Mapping, labels: Mapping, runs: Mapping | None = None, unit: str = "s") -> str:
+    """A text table of :func:`solution_times`: per model and length, how many runs solved and their median.
 
     ``labels`` maps each model's key to its name, in the order to show;
     ``runs[key][T]``, if given, is how many runs there were (default: shown
-    as solved counts only). A length a model did not run shows ``-``.
+    as solved counts only); ``unit`` follows the median (``"s"``, ``"steps"``).
+    A length a model did not run shows ``-``.
     """
     lengths = sorted({T for key in labels for T in times.get(key, {})})
     width = max(len(n) for n in labels.values()) + 2
-    lines = [f"{'model':<{width}}" + "".join(f"{f'T = {T}':>22}" for T in lengths)]
+    lines = [f"{'model':<{width}}" + "".join(f"{f'T = {T}':>26}" for T in lengths)]
     for key, name in labels.items():
         cells = []
         for T in lengths:
             if T not in times.get(key, {}):
-                cells.append(f"{'-':>22}")
+                cells.append(f"{'-':>26}")
                 continue
             seconds = times[key][T]
             total = f"/{runs[key][T]}" if runs is not None else ""
-            median = f"{statistics.median(seconds):.0f} s" if seconds else "no solution"
-            cells.append(f"{f'{len(seconds)}{total} solved, {median}':>22}")
+            median = f"{statistics.median(seconds):.0f} {unit}" if seconds else "no solution"
+            cells.append(f"{f'{len(seconds)}{total} solved, {median}':>26}")
         lines.append(f"{name:<{width}}" + "".join(cells))
     return "\n".join(lines)
 
