@@ -459,6 +459,65 @@ def placement_agree(stored: list, fresh: list) -> bool:
 
 
 
+# ------------------------------------------------------------------------------- minGRU against the GRU
+#
+# Budget (one process, one BLAS thread, N = 32, H = 32, float32): a training step of the GRU costs about 0.03 s at
+# T = 200 and grows linearly with T (about 0.15 s at T = 1000); the minGRU's costs about 0.015 s at T = 200 and
+# 0.09 s at T = 1000.  A failing run spends its whole budget, so the GRU's budget is capped at the longer
+# lengths (MINGRU_STEPS), and, as in 'adding', a length is run only for settings that solved the one before.
+
+#: (cell, update_bias): the GRU; the minGRU with its update gate's bias b_z = -3 (it starts out keeping 95 % of its
+#: state per step); the minGRU as drawn (PyTorch's nn.Linear initialisation, b_z ~ U(-1/sqrt(2), 1/sqrt(2))).
+MINGRU_CELLS = (("gru", None), ("mingru", -3.0), ("mingru", None))
+MINGRU_LRS = (1e-2, 2e-2)
+MINGRU_SEEDS = (0, 1, 2)
+MINGRU_LENGTHS = (200, 500, 1000)
+#: Step budgets: those of 'adding' (2000) except the GRU's at T = 500 and 1000, capped to fit the CPU budget.
+MINGRU_STEPS = {("gru", 200): 2000, ("gru", 500): 1000, ("gru", 1000): 500}
+MINGRU_KEYS = ("cell", "update_bias", "variant", "T", "lr", "seed")
+
+
+def _mingru_settings(cell, update_bias, T, lr, seed) -> dict:
+    return {"cell": cell, "update_bias": update_bias, "variant": "first-half", "T": T, "lr": lr, "seed": seed,
+            "steps": MINGRU_STEPS.get((cell, T), ADDING_STEPS)}
+
+
+def mingru_pending(rows: list) -> list:
+    """For each (cell, init, lr), the next length its seeds have earned (the rule of ``adding_pending``)."""
+    done = {tuple(r[k] for k in MINGRU_KEYS): r for r in rows}
+    todo = []
+    for cell, ub in MINGRU_CELLS:
+        for lr in MINGRU_LRS:
+            for T in MINGRU_LENGTHS:
+                keys = [(cell, ub, "first-half", T, lr, s) for s in MINGRU_SEEDS]
+                missing = [key for key in keys if key not in done]
+                if missing:
+                    todo += [_mingru_settings(cell, ub, T, lr, key[-1]) for key in missing]
+                    break
+                if not any(done[key]["solved"] for key in keys):
+                    break
+    return todo
+
+
+def mingru_run(**settings) -> list:
+    """The run of ``adding`` with the same settings, and how the cell was initialised and computed."""
+    row = adding_problem.run_adding(**settings)
+    init = ("b_z = " + f"{row['update_bias']:g}") if row["update_bias"] is not None else "default"
+    return [row | {"init": init, "method": "scan" if row["cell"] == "mingru" else None}]
+
+
+def mingru_check(rows: list) -> list:
+    """The cheapest runs: seed 0 at T = 200, lr 0.02, of the GRU and of the minGRU with b_z = -3."""
+    return [{k: r[k] for k in MINGRU_KEYS} | {"steps": r["steps"]} for r in rows
+            if (r["T"], r["lr"], r["seed"]) == (200, 0.02, 0) and (r["cell"], r["update_bias"]) in
+            (("gru", None), ("mingru", -3.0))]
+
+
+def mingru_stored(rows: list, settings: dict) -> list:
+    return [r for r in rows if all(r[k] == settings[k] for k in MINGRU_KEYS)]
+
+
+
 
 EXPERIMENTS = {
     "adding": Experiment(
@@ -495,6 +554,11 @@ EXPERIMENTS = {
         "gru_placement",
         "chapter 4's memory task: the GRU with the reset gate after and before the product, and the LSTM, 8 seeds each",
         PLACEMENT_KEYS, placement_pending, placement_run, placement_check, placement_stored, placement_agree),
+    "mingru": Experiment(
+        "mingru",
+        "the minGRU (Feng et al. 2024; b_z = -3 and as drawn) against the GRU on the adding problem, T = 200, 500, 1000,"
+        " lr 0.01 and 0.02, 3 seeds; the GRU's budget capped at 1000 and 500 steps for T = 500 and 1000",
+        MINGRU_KEYS, mingru_pending, mingru_run, mingru_check, mingru_stored, adding_agree),
 }
 
 
