@@ -137,6 +137,7 @@ REQUIRED_ROW_KEYS = {
                       "test_nmse", "untrained_test_nmse", "solved", "seconds"},
     "gru_placement": {"kind", "seed", "steps", "lr", "H", "forget_bias", "recall_error", "quiet_output",
                       "final_loss", "seconds"},
+    "mingru": ADDING_ROW_KEYS | {"steps_run", "update_bias", "init", "method"},
 }
 
 
