@@ -60,7 +60,15 @@ def check_int(name: str, value: object, minimum: int) -> int:
 
 
 def check_kind(kind: object) -> str:
-    """Return ``kind`` if it names one of the three classic cell families (:data:`KINDS`), else raise."""
+    """Return ``kind`` if it names one of the three classic cell families (:data:`KINDS`), else raise.
+
+    The minimal cells (:data:`MIN_KINDS`) are refused with a message saying why: the functions that call
+    this one (stacked networks, the PyTorch seam, the gradient-flow analyses) are built on the recurrent
+    weights ``W_h``, which the minimal cells do not have.
+    """
+    if kind in MIN_KINDS:
+        raise ValueError(f"kind must be one of {KINDS} here, got {kind!r}: {CELL_NAMES[kind]} has no recurrent "
+                         f"weights W_h, and this function takes the three classic cells only")
     return check_choice("kind", kind, KINDS)
 
 

@@ -70,7 +70,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..validation import check, check_choice, check_int
+from ..validation import as_array, check_choice, check_int, check_shape
 
 #: The ways of computing the recurrence (see the module docstring).
 METHODS = ("scan", "doubling", "loop")
@@ -156,7 +156,8 @@ def _doubling(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         # (A, B)[t] <- (A, B)[t - offset] o (A, B)[t] for every t >= offset at once.  The right-hand
         # sides are evaluated in full before assignment, and B before A (B needs the old A).
         B[offset:] = A[offset:] * B[:-offset] + B[offset:]
-        A[offset:] = A[offset:] * A[:-offset]
+        if 2 * offset < T:                   # the last level needs no A: nothing reads it after
+            A[offset:] = A[offset:] * A[:-offset]
         offset *= 2
     return B
 
@@ -192,15 +193,25 @@ def _blelloch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 _RUN = {"loop": _loop, "doubling": _doubling, "scan": _blelloch}
 
 
-def _check_inputs(a, b, h0, method: str):
+def _check_arrays(method: str, *named) -> tuple:
+    """Validate ``(name, value, shape)`` triples: float arrays of one dtype (the first's), shapes bound together.
+
+    A time axis ``T`` must have at least one step.
+    """
     check_choice("method", method, METHODS)
     dims: dict[str, int] = {}
-    a = check("a", a, ("N", "T", "H"), dims)
-    b = check("b", b, ("N", "T", "H"), dims, a.dtype)
-    h0 = check("h0", h0, ("N", "H"), dims, a.dtype)
-    if dims["T"] < 1:
-        raise ValueError(f"a and b must have at least one time step, shape (N, T >= 1, H), got {a.shape}")
-    return a, b, h0
+    first, dtype, out = named[0][0], None, []
+    for name, value, shape in named:
+        arr = as_array(name, value)                 # floats stay as they are; ints and bools become float64
+        if dtype is None:
+            dtype = arr.dtype
+        elif arr.dtype != dtype:
+            raise TypeError(f"{name} must have the dtype of {first}, {dtype}, got {arr.dtype}; "
+                            f"convert one of them with .astype()")
+        out.append(check_shape(name, arr, shape, dims))
+    if dims.get("T", 1) < 1:
+        raise ValueError(f"{first} must have at least one time step, shape (N, T >= 1, H), got {out[0].shape}")
+    return tuple(out)
 
 
 def run_time_major(a_tm: np.ndarray, b_tm: np.ndarray, h0: np.ndarray, method: str) -> np.ndarray:
@@ -214,7 +225,7 @@ def run_time_major(a_tm: np.ndarray, b_tm: np.ndarray, h0: np.ndarray, method: s
 def linear_recurrence(a, b, h0, method: str = "scan") -> np.ndarray:
     """All states of ``h_t = a_t * h_{t-1} + b_t`` (element-wise) for ``t = 1, ..., T``.
 
-    The steps compose with the associative operator
+    The steps compose with the associative operator ::
 
         (a_1, b_1) o (a_2, b_2) = (a_2 a_1, a_2 b_1 + b_2),
 
@@ -223,8 +234,9 @@ def linear_recurrence(a, b, h0, method: str = "scan") -> np.ndarray:
 
     Parameters
     ----------
-    a : array of shape (N, T, H)
-        The coefficients ``a_t`` (a forget or keep gate).
+    a : array of shape (N, T, H), T >= 1
+        The coefficients ``a_t`` (a forget or keep gate), float32 or float64
+        (integers are taken as float64).
     b : array of shape (N, T, H)
         The inputs ``b_t``, of ``a``'s dtype.
     h0 : array of shape (N, H)
@@ -237,7 +249,7 @@ def linear_recurrence(a, b, h0, method: str = "scan") -> np.ndarray:
     h : array of shape (N, T, H)
         ``h[:, t - 1]`` is ``h_t``; ``h0`` itself is not included.
     """
-    a, b, h0 = _check_inputs(a, b, h0, method)
+    a, b, h0 = _check_arrays(method, ("a", a, ("N", "T", "H")), ("b", b, ("N", "T", "H")), ("h0", h0, ("N", "H")))
     h = run_time_major(np.swapaxes(a, 0, 1), np.swapaxes(b, 0, 1), h0, method)   # (T, N, H)
     return np.ascontiguousarray(np.swapaxes(h, 0, 1))                    # (N, T, H)
 
@@ -278,14 +290,8 @@ def linear_recurrence_backward(dh, a, h, h0, method: str = "scan"):
     -------
     da : (N, T, H), db : (N, T, H), dh0 : (N, H)
     """
-    check_choice("method", method, METHODS)
-    dims: dict[str, int] = {}
-    a = check("a", a, ("N", "T", "H"), dims)
-    dh = check("dh", dh, ("N", "T", "H"), dims, a.dtype)
-    h = check("h", h, ("N", "T", "H"), dims, a.dtype)
-    h0 = check("h0", h0, ("N", "H"), dims, a.dtype)
-    if dims["T"] < 1:
-        raise ValueError(f"a must have at least one time step, shape (N, T >= 1, H), got {a.shape}")
+    a, dh, h, h0 = _check_arrays(method, ("a", a, ("N", "T", "H")), ("dh", dh, ("N", "T", "H")),
+                                 ("h", h, ("N", "T", "H")), ("h0", h0, ("N", "H")))
     a_tm = np.swapaxes(a, 0, 1)
     g = reverse_recurrence(a_tm, np.swapaxes(dh, 0, 1), method)         # (T, N, H)
     h_prev = np.concatenate([h0[None], np.swapaxes(h, 0, 1)[:-1]])      # (T, N, H): h_{t-1}
