@@ -484,7 +484,7 @@ MINGRU_KEYS = ("cell", "update_bias", "variant", "T", "lr", "seed")
 
 def _mingru_settings(cell, update_bias, T, lr, seed) -> dict:
     return {"cell": cell, "update_bias": update_bias, "variant": "first-half", "T": T, "lr": lr, "seed": seed,
-            "steps": MINGRU_STEPS[T]}
+            "steps": MINGRU_STEPS.get((cell, T), ADDING_STEPS)}
 
 
 def mingru_pending(rows: list) -> list:
