@@ -101,7 +101,7 @@ def sequence_forward(kind, params, x, state0, lengths=None, **options):
     if unknown:
         takes = f"takes the options {list(OPTIONS[kind])}" if OPTIONS[kind] else "takes no options"
         raise TypeError(f"{CELL_NAMES[kind]} {takes}, got {unknown} (variant is the LSTM's option; "
-                        f"reset and update are the GRU's; method is the minimal cells')")
+                        f"reset and update are the GRU's), and method is the minimal cells' one")
     if kind in MIN_KINDS:
         return min_forward(kind, params, x, _single(kind, "state0", state0), lengths, **options)
     if kind == "rnn":

@@ -143,7 +143,8 @@ def init_params(kind, D, H, rng, *, scheme="uniform", recurrent="same", forget_b
     check_choice("recurrent", recurrent, RECURRENT)
     if forget_bias is not None and kind not in ("lstm", "minlstm"):
         hint = "; the minGRU's counterpart is update_bias" if kind == "mingru" else ""
-        raise ValueError(f"forget_bias applies to an LSTM or a minLSTM only, not to {kind!r}{hint}")
+        raise ValueError(f"forget_bias applies to an LSTM only, not to {kind!r} (a minLSTM takes it too, "
+                         f"for its forget gate{hint})")
     if update_bias is not None and kind != "mingru":
         raise ValueError(f"update_bias applies to a minGRU only, not to {kind!r}")
     if recurrent != "same" and kind in MIN_KINDS:
