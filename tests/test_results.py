@@ -325,3 +325,18 @@ def test_gru_placement_grid_check_and_a_stored_row():
     assert not rp.placement_agree([row], [row | {"quiet_output": 0.0101}])
     setting = {"kind": "gru", "reset": "after", "seed": 0}
     assert rp.placement_agree(rp.placement_stored(stored, setting), rp.placement_run(**setting))
+
+
+def test_the_mingru_grid_gives_every_cell_the_same_rates_and_caps_only_the_gru_at_long_lengths():
+    rp = _reproduce()
+    first = rp.mingru_pending([])
+    assert len(first) == len(rp.MINGRU_CELLS) * len(rp.MINGRU_LRS) * len(rp.MINGRU_SEEDS)
+    assert {s["T"] for s in first} == {200} and all(s["steps"] == rp.ADDING_STEPS for s in first)
+    for cell, ub in rp.MINGRU_CELLS:
+        assert {s["lr"] for s in first if (s["cell"], s["update_bias"]) == (cell, ub)} == set(rp.MINGRU_LRS)
+    rows = [s | {"solved": s["cell"] == "gru" or s["update_bias"] is not None} for s in first]
+    second = rp.mingru_pending(rows)
+    assert {s["T"] for s in second} == {500}
+    assert {(s["cell"], s["update_bias"]) for s in second} == {("gru", None), ("mingru", -3.0)}   # as drawn failed
+    assert {s["steps"] for s in second if s["cell"] == "gru"} == {rp.MINGRU_STEPS[("gru", 500)]}
+    assert {s["steps"] for s in second if s["cell"] == "mingru"} == {rp.ADDING_STEPS}
