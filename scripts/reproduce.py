@@ -459,6 +459,72 @@ def placement_agree(stored: list, fresh: list) -> bool:
 
 
 
+# ------------------------------------------------------------------------------- minGRU against the GRU
+#
+# Budget (measured idle on one core, one BLAS thread, N = 32, H = 32, float32, with the validation every 100 steps):
+# a training step of the GRU takes about 0.023 s at T = 200 and 0.12 s at T = 1000 (linear in T); the minGRU's
+# (parallel scan) about 0.005 s at T = 200 and 0.056 s at T = 1000.  A failing run spends its whole budget, so the
+# GRU's budget is capped at the longer lengths (MINGRU_STEPS: 1000 steps at T = 500, 500 at T = 1000, about a
+# minute a run), and, as in 'adding', a length is run only for settings some seed of which solved the one before.
+# The minGRU keeps the 2000 steps of 'adding' everywhere; its rows' steps_run say whether it solved within the
+# GRU's cap.  Worst case (every run to its budget) about 50 minutes; in practice less, as solved runs stop early.
+
+#: (cell, update_bias): the GRU; the minGRU as drawn (PyTorch's nn.Linear initialisation, which Feng et al. 2024
+#: use, b_z ~ U(-1/sqrt(2), 1/sqrt(2)) for D = 2 inputs); the minGRU with its update gate's bias b_z = -3, so that
+#: it starts out keeping 1 - sigma(-3) = 95 % of its state per step.
+MINGRU_CELLS = (("gru", None), ("mingru", None), ("mingru", -3.0))
+#: The two largest rates of the 'adding' grid, the ones at which the GRU solved T = 200 there; the same for each cell.
+MINGRU_LRS = (1e-2, 2e-2)
+MINGRU_SEEDS = (0, 1, 2)
+MINGRU_LENGTHS = (200, 500, 1000)
+#: Step budgets: those of 'adding' (ADDING_STEPS = 2000) except the GRU's at T = 500 and 1000, capped to fit the budget.
+MINGRU_STEPS = {("gru", 500): 1000, ("gru", 1000): 500}
+MINGRU_KEYS = ("cell", "update_bias", "variant", "T", "lr", "seed")
+
+
+def _mingru_settings(cell, update_bias, T, lr, seed) -> dict:
+    return {"cell": cell, "update_bias": update_bias, "variant": "first-half", "T": T, "lr": lr, "seed": seed,
+            "steps": MINGRU_STEPS.get((cell, T), ADDING_STEPS)}
+
+
+def mingru_pending(rows: list) -> list:
+    """For each (cell, init, lr), the next length its seeds have earned (the rule of ``adding_pending``)."""
+    done = {tuple(r[k] for k in MINGRU_KEYS): r for r in rows}
+    todo = []
+    for cell, ub in MINGRU_CELLS:
+        for lr in MINGRU_LRS:
+            for T in MINGRU_LENGTHS:
+                keys = [(cell, ub, "first-half", T, lr, s) for s in MINGRU_SEEDS]
+                missing = [key for key in keys if key not in done]
+                if missing:
+                    todo += [_mingru_settings(cell, ub, T, lr, key[-1]) for key in missing]
+                    break
+                if not any(done[key]["solved"] for key in keys):
+                    break
+    return todo
+
+
+def mingru_run(cell, update_bias, **settings) -> list:
+    """The run of ``adding`` with the same settings, and how the cell was initialised and computed.
+
+    Rows add ``update_bias`` (None for the GRU), ``init`` (``"default"``, or ``"b_z = -3"``) and ``method``
+    (how the minGRU's recurrence was computed; None for the GRU).
+    """
+    row = adding_problem.run_adding(cell, update_bias=update_bias, **settings)
+    init = "default" if update_bias is None else f"b_z = {update_bias:g}"
+    return [{"update_bias": update_bias} | row | {"init": init, "method": "scan" if cell == "mingru" else None}]
+
+
+def mingru_check(rows: list) -> list:
+    """The cheapest runs: seed 0 at T = 200, lr 0.02, of the GRU and of the minGRU with b_z = -3."""
+    return [{k: r[k] for k in MINGRU_KEYS} | {"steps": r["steps"]} for r in rows
+            if (r["T"], r["lr"], r["seed"]) == (200, 0.02, 0) and (r["cell"], r["update_bias"]) in
+            (("gru", None), ("mingru", -3.0))]
+
+
+def mingru_stored(rows: list, settings: dict) -> list:
+    return [r for r in rows if all(r[k] == settings[k] for k in MINGRU_KEYS)]
+
 
 EXPERIMENTS = {
     "adding": Experiment(
@@ -495,6 +561,11 @@ EXPERIMENTS = {
         "gru_placement",
         "chapter 4's memory task: the GRU with the reset gate after and before the product, and the LSTM, 8 seeds each",
         PLACEMENT_KEYS, placement_pending, placement_run, placement_check, placement_stored, placement_agree),
+    "mingru": Experiment(
+        "mingru",
+        "the minGRU (Feng et al. 2024; as drawn and with b_z = -3) against the GRU on the adding problem, T = 200,"
+        " 500, 1000, lr 0.01 and 0.02, 3 seeds; the GRU's budget capped at 1000 and 500 steps for T = 500 and 1000",
+        MINGRU_KEYS, mingru_pending, mingru_run, mingru_check, mingru_stored, adding_agree),
 }
 
 

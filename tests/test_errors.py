@@ -14,6 +14,8 @@ from lessons_lib.cells.rnn import rnn_backward, rnn_forward, rnn_step_backward, 
 
 N, T, D, H = 2, 7, 5, 4
 KINDS_TUPLE = "('rnn', 'lstm', 'gru')"
+#: What the dispatch, init_params, zero_state and check_sequence_gradients accept: the minimal cells too.
+ALL_KINDS_TUPLE = "('rnn', 'lstm', 'gru', 'mingru', 'minlstm')"
 
 
 def raises(exc, message):
@@ -195,13 +197,13 @@ def test_float16_parameters(kind):
 
 
 @pytest.mark.parametrize("kind, exc, message", [
-    ("LSTM", ValueError, f"kind must be one of {KINDS_TUPLE}, got 'LSTM'"),
-    ("transformer", ValueError, f"kind must be one of {KINDS_TUPLE}, got 'transformer'"),
-    (None, TypeError, f"kind must be a string, one of {KINDS_TUPLE}, got NoneType"),
-    (1, TypeError, f"kind must be a string, one of {KINDS_TUPLE}, got int"),
+    ("LSTM", ValueError, f"kind must be one of {ALL_KINDS_TUPLE}, got 'LSTM'"),
+    ("transformer", ValueError, f"kind must be one of {ALL_KINDS_TUPLE}, got 'transformer'"),
+    (None, TypeError, f"kind must be a string, one of {ALL_KINDS_TUPLE}, got NoneType"),
+    (1, TypeError, f"kind must be a string, one of {ALL_KINDS_TUPLE}, got int"),
 ], ids=["upper-case", "unknown", "None", "int"])
 def test_bad_kind(kind, exc, message):
-    """kind names one of the three families, in lower case."""
+    """kind names one of the cell families (the three classic ones and the two minimal cells), in lower case."""
     params, x, state0, dout, dstate = valid("rnn")
     with raises(exc, message):
         sequence_forward(kind, params, x, state0)
@@ -508,7 +510,8 @@ def test_step_backward_refuses_a_cache_of_another_kind(kind, cache_kind):
 
 RNG = np.random.default_rng(0)
 BAD_INIT = [
-    pytest.param(("lstm ", 3, 4, RNG), {}, ValueError, f"kind must be one of {KINDS_TUPLE}, got 'lstm '", id="kind"),
+    pytest.param(("lstm ", 3, 4, RNG), {}, ValueError, f"kind must be one of {ALL_KINDS_TUPLE}, got 'lstm '",
+                 id="kind"),
     pytest.param(("rnn", 0, 4, RNG), {}, ValueError, "D must be a positive int, got 0", id="D=0"),
     pytest.param(("rnn", 3, -2, RNG), {}, ValueError, "H must be a positive int, got -2", id="H<0"),
     pytest.param(("rnn", 3.0, 4, RNG), {}, TypeError, "D must be a positive int, got float", id="D-float"),
@@ -542,7 +545,7 @@ def test_init_params_refuses(args, kwargs, exc, message):
 
 def test_zero_state_and_check_sequence_gradients_check_kind():
     """zero_state and check_sequence_gradients refuse an unknown kind."""
-    message = f"kind must be one of {KINDS_TUPLE}, got 'cnn'"
+    message = f"kind must be one of {ALL_KINDS_TUPLE}, got 'cnn'"
     with raises(ValueError, message):
         zero_state("cnn", 2, 3)
     params, x, h0, _, _ = valid("rnn")

@@ -137,6 +137,7 @@ REQUIRED_ROW_KEYS = {
                       "test_nmse", "untrained_test_nmse", "solved", "seconds"},
     "gru_placement": {"kind", "seed", "steps", "lr", "H", "forget_bias", "recall_error", "quiet_output",
                       "final_loss", "seconds"},
+    "mingru": ADDING_ROW_KEYS | {"steps_run", "update_bias", "init", "method"},
 }
 
 
@@ -349,3 +350,18 @@ def test_solution_times_keep_the_solved_runs_of_each_models_chosen_rate():
     assert steps[("gru", None)] == {200: [0.0, 200.0], 500: []}
     assert "1/1 solved, 500 steps" in res.format_solution_times(steps, {("mingru", -3.0): "m"},
                                                                  {("mingru", -3.0): {200: 1}}, unit="steps")
+
+
+def test_the_mingru_grid_gives_every_cell_the_same_rates_and_caps_only_the_gru_at_long_lengths():
+    rp = _reproduce()
+    first = rp.mingru_pending([])
+    assert len(first) == len(rp.MINGRU_CELLS) * len(rp.MINGRU_LRS) * len(rp.MINGRU_SEEDS)
+    assert {s["T"] for s in first} == {200} and all(s["steps"] == rp.ADDING_STEPS for s in first)
+    for cell, ub in rp.MINGRU_CELLS:
+        assert {s["lr"] for s in first if (s["cell"], s["update_bias"]) == (cell, ub)} == set(rp.MINGRU_LRS)
+    rows = [s | {"solved": s["cell"] == "gru" or s["update_bias"] is not None} for s in first]
+    second = rp.mingru_pending(rows)
+    assert {s["T"] for s in second} == {500}
+    assert {(s["cell"], s["update_bias"]) for s in second} == {("gru", None), ("mingru", -3.0)}   # as drawn failed
+    assert {s["steps"] for s in second if s["cell"] == "gru"} == {rp.MINGRU_STEPS[("gru", 500)]}
+    assert {s["steps"] for s in second if s["cell"] == "mingru"} == {rp.ADDING_STEPS}

@@ -10,6 +10,12 @@ The public API at the top level:
 - :func:`from_torch_state_dict`, :func:`to_torch_state_dict`: weights and
   gradients to and from PyTorch's layout (one layer, or with ``num_layers=``
   and ``bidirectional=`` a whole network);
+- :func:`linear_recurrence`, :func:`linear_recurrence_backward`, :func:`scan_levels`:
+  the gated linear recurrence ``h_t = a_t * h_{t-1} + b_t`` as a loop or a
+  parallel scan, and the scan's schedule;
+- :func:`mingru_forward`, :func:`mingru_backward`, :func:`minlstm_forward`,
+  :func:`minlstm_backward`: the minimal gated cells of Feng et al. (2024),
+  also reachable as ``kind="mingru"``/``"minlstm"`` of the sequence functions;
 - :func:`init_params`, :func:`zero_state`: starting points;
 - :func:`rel_error`, :func:`numerical_gradient`, :func:`gradient_errors`,
   :func:`check_sequence_gradients`, :func:`check_stacked_gradients`: gradient checks.
@@ -36,6 +42,8 @@ matplotlib or ipywidgets, and ``teaching`` may use everything.  This
 
 from .cells.dispatch import sequence_backward, sequence_forward, zero_state
 from .cells.initialisation import init_params
+from .cells.linear_recurrence import linear_recurrence, linear_recurrence_backward, scan_levels
+from .cells.min_cells import mingru_backward, mingru_forward, minlstm_backward, minlstm_forward
 from .cells.stacked import init_stacked, stacked_backward, stacked_forward
 from .cells.torch_layout import from_torch_state_dict, to_torch_state_dict
 from .gradcheck import (
@@ -56,6 +64,13 @@ __all__ = [
     "from_torch_state_dict",
     "to_torch_state_dict",
     "init_params",
+    "linear_recurrence",
+    "linear_recurrence_backward",
+    "scan_levels",
+    "mingru_forward",
+    "mingru_backward",
+    "minlstm_forward",
+    "minlstm_backward",
     "rel_error",
     "numerical_gradient",
     "gradient_errors",

@@ -23,7 +23,7 @@ from .cells.gru import gru_step_backward, gru_step_forward
 from .cells.lstm import lstm_step_backward, lstm_step_forward
 from .cells.rnn import rnn_step_backward, rnn_step_forward
 from .cells.stacked import stacked_backward, stacked_forward
-from .validation import check_kind
+from .validation import check_any_kind, check_kind
 
 
 def _real_array(name: str, value) -> np.ndarray:
@@ -131,8 +131,10 @@ def check_sequence_gradients(kind, params, x, state0, lengths=None, rng=None, ep
     dict
         Relative error per gradient: ``x``, ``h0`` (and ``c0`` for an LSTM),
         and each parameter key.  Below 1e-8 means the gradients agree.
+        ``kind`` may also be a minimal cell, ``"mingru"`` or ``"minlstm"``
+        (its option ``method=`` included).
     """
-    kind = check_kind(kind)
+    kind = check_any_kind(kind)
     rng = np.random.default_rng(0) if rng is None else rng
     p = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     x = np.array(x, dtype=np.float64)

@@ -18,9 +18,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: The three classic cells, which have recurrent weights ``W_h`` (the PyTorch seam and stacked networks take these).
 KINDS = ("rnn", "lstm", "gru")
+#: The minimal gated cells of Feng et al. (2024), gated linear recurrences (:mod:`lessons_lib.cells.min_cells`).
+MIN_KINDS = ("mingru", "minlstm")
+#: Every cell the sequence dispatch, the initialisation, the gradient checks and the training accept.
+ALL_KINDS = KINDS + MIN_KINDS
 #: How messages name each cell family, article included.
-CELL_NAMES = {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU"}
+CELL_NAMES = {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU", "mingru": "a minGRU", "minlstm": "a minLSTM"}
 
 
 def check_cache(cache: object, expected: type, made_by: str) -> None:
@@ -55,8 +60,21 @@ def check_int(name: str, value: object, minimum: int) -> int:
 
 
 def check_kind(kind: object) -> str:
-    """Return ``kind`` if it names a cell family, else raise."""
+    """Return ``kind`` if it names one of the three classic cell families (:data:`KINDS`), else raise.
+
+    The minimal cells (:data:`MIN_KINDS`) are refused with a message saying why: the functions that call
+    this one (stacked networks, the PyTorch seam, the gradient-flow analyses) are built on the recurrent
+    weights ``W_h``, which the minimal cells do not have.
+    """
+    if kind in MIN_KINDS:
+        raise ValueError(f"kind must be one of {KINDS} here, got {kind!r}: {CELL_NAMES[kind]} has no recurrent "
+                         f"weights W_h, and this function takes the three classic cells only")
     return check_choice("kind", kind, KINDS)
+
+
+def check_any_kind(kind: object) -> str:
+    """Return ``kind`` if it names any cell of the library (:data:`ALL_KINDS`, the minimal cells too), else raise."""
+    return check_choice("kind", kind, ALL_KINDS)
 
 
 def as_array(name: str, value: object, dtype: np.dtype | None = None) -> np.ndarray:

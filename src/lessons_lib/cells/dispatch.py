@@ -1,18 +1,23 @@
-"""One entry point for all three cell families: ``sequence_forward`` and ``sequence_backward``.
+"""One entry point for every cell family: ``sequence_forward`` and ``sequence_backward``.
 
-The state of a cell is ``h`` (shape ``(N, H)``) for ``"rnn"`` and ``"gru"``
-and the pair ``(h, c)`` for ``"lstm"``.  These two functions take and return
-the state in that form, so code written for one cell runs with the others by
-changing ``kind``.  They call the per-family functions in :mod:`.rnn`,
-:mod:`.lstm` and :mod:`.gru`, which do the work, and :mod:`.lstm_variants`
-for an LSTM with ``variant`` other than ``"vanilla"``.
+The state of a cell is ``h`` (shape ``(N, H)``) for ``"rnn"``, ``"gru"`` and
+the minimal cells ``"mingru"`` and ``"minlstm"``, and the pair ``(h, c)`` for
+``"lstm"``.  These two functions take and return the state in that form, so
+code written for one cell runs with the others by changing ``kind``.  They
+call the per-family functions in :mod:`.rnn`, :mod:`.lstm`, :mod:`.gru` and
+:mod:`.min_cells`, which do the work, and :mod:`.lstm_variants` for an LSTM
+with ``variant`` other than ``"vanilla"``.
+
+The minimal cells have no recurrent weights (their parameters are ``W_x``
+and ``b_x`` only, see :func:`param_keys`), so the stacked networks and the
+PyTorch seam, which are built on ``W_h``, take the three classic cells only.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..validation import CELL_NAMES, check_kind
+from ..validation import CELL_NAMES, MIN_KINDS, check_any_kind
 from .gru import GRUCache, gru_backward, gru_forward
 from .lstm import LSTMCache, lstm_backward, lstm_forward
 from .lstm_variants import (
@@ -23,14 +28,31 @@ from .lstm_variants import (
     lstm_variant_backward,
     lstm_variant_forward,
 )
+from .min_cells import PARAM_KEYS as MIN_PARAM_KEYS
+from .min_cells import MinCellCache, check_min_params, min_backward, min_forward
 from .rnn import RNNCache, rnn_backward, rnn_forward
 
 GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
 #: The parameters every cell has; a peephole LSTM adds :data:`~lessons_lib.cells.lstm_variants.PEEPHOLE_KEYS`.
 CELL_KEYS = ("W_x", "W_h", "b_x", "b_h")
-_CACHE_TYPES = {"rnn": (RNNCache,), "lstm": (LSTMCache, LSTMVariantCache), "gru": (GRUCache,)}
+_CACHE_TYPES = {"rnn": (RNNCache,), "lstm": (LSTMCache, LSTMVariantCache), "gru": (GRUCache,),
+                "mingru": (MinCellCache,), "minlstm": (MinCellCache,)}
 #: The keyword options each family's sequence functions take.
-OPTIONS = {"rnn": (), "lstm": ("variant",), "gru": ("reset", "update")}
+OPTIONS = {"rnn": (), "lstm": ("variant",), "gru": ("reset", "update"), "mingru": ("method",),
+           "minlstm": ("method",)}
+
+
+def param_keys(kind) -> tuple:
+    """The parameter keys of a cell family: :data:`CELL_KEYS`, or ``W_x``, ``b_x`` for the minimal cells."""
+    return MIN_PARAM_KEYS if check_any_kind(kind) in MIN_KINDS else CELL_KEYS
+
+
+def hidden_size(kind, params) -> int:
+    """The number of hidden units ``H`` of the cell whose parameters are ``params``."""
+    kind = check_any_kind(kind)
+    if kind in MIN_KINDS:
+        return check_min_params(kind, {k: params[k] for k in MIN_PARAM_KEYS if k in params})[2]["H"]
+    return int(np.shape(params["W_h"])[1])
 
 
 def _lstm_pair(name: str, state) -> tuple:
@@ -52,17 +74,21 @@ def sequence_forward(kind, params, x, state0, lengths=None, **options):
 
     Parameters
     ----------
-    kind : {"rnn", "lstm", "gru"}
+    kind : {"rnn", "lstm", "gru", "mingru", "minlstm"}
     params : dict
         ``W_x`` (G H, D), ``W_h`` (G H, H), ``b_x`` (G H,), ``b_h`` (G H,) with
-        ``G`` = 1, 4, 3 gates for rnn, lstm, gru.
+        ``G`` = 1, 4, 3 gates for rnn, lstm, gru; for the minimal cells
+        ``W_x`` (G H, D) and ``b_x`` (G H,) only, ``G`` = 2 (mingru) or 3
+        (minlstm), see :mod:`lessons_lib.cells.min_cells`.
     x : array of shape (N, T, D)
     state0 : array of shape (N, H), or a pair of them ``(h0, c0)`` for an LSTM
     lengths : array of N ints, optional
         True length of each sequence (see :func:`lessons_lib.cells.rnn.rnn_forward`).
     **options
         For the LSTM, ``variant`` (see :mod:`lessons_lib.cells.lstm_variants`);
-        for the GRU, ``reset`` and ``update`` (see :mod:`lessons_lib.cells.gru`).
+        for the GRU, ``reset`` and ``update`` (see :mod:`lessons_lib.cells.gru`);
+        for the minimal cells, ``method`` (``"scan"``, ``"doubling"`` or
+        ``"loop"``, see :mod:`lessons_lib.cells.linear_recurrence`).
 
     Returns
     -------
@@ -70,12 +96,14 @@ def sequence_forward(kind, params, x, state0, lengths=None, **options):
     state : final state, in the form of ``state0``
     cache : the family's cache, for :func:`sequence_backward`
     """
-    kind = check_kind(kind)
+    kind = check_any_kind(kind)
     unknown = sorted(set(options) - set(OPTIONS[kind]))
     if unknown:
         takes = f"takes the options {list(OPTIONS[kind])}" if OPTIONS[kind] else "takes no options"
         raise TypeError(f"{CELL_NAMES[kind]} {takes}, got {unknown} (variant is the LSTM's option; "
-                        f"reset and update are the GRU's)")
+                        f"reset and update are the GRU's), and method is the minimal cells' one")
+    if kind in MIN_KINDS:
+        return min_forward(kind, params, x, _single(kind, "state0", state0), lengths, **options)
     if kind == "rnn":
         out, h, cache = rnn_forward(params, x, _single(kind, "state0", state0), lengths)
         return out, h, cache
@@ -96,7 +124,7 @@ def sequence_backward(kind, dout, dstate, cache):
 
     Parameters
     ----------
-    kind : {"rnn", "lstm", "gru"}
+    kind : {"rnn", "lstm", "gru", "mingru", "minlstm"}
     dout : array of shape (N, T, H)
         Gradient of the loss with respect to ``out``.
     dstate : gradient with respect to the final state, in the form of ``state``
@@ -109,11 +137,16 @@ def sequence_backward(kind, dout, dstate, cache):
     dstate0 : gradient with respect to ``state0``, in its form
     grads : dict with one entry per parameter, under the parameter's key
     """
-    kind = check_kind(kind)
+    kind = check_any_kind(kind)
     if not isinstance(cache, _CACHE_TYPES[kind]):
         names = " or ".join(t.__name__ for t in _CACHE_TYPES[kind])
         raise TypeError(f"cache must be the {names} returned by sequence_forward({kind!r}, ...), "
                         f"got {type(cache).__name__}")
+    if kind in MIN_KINDS:
+        if cache.kind != kind:
+            raise TypeError(f"cache must be the MinCellCache returned by sequence_forward({kind!r}, ...), "
+                            f"got one of {CELL_NAMES[cache.kind]}")
+        return min_backward(dout, _single(kind, "dstate", dstate), cache)
     if kind == "rnn":
         return rnn_backward(dout, _single(kind, "dstate", dstate), cache)
     if kind == "gru":
@@ -131,7 +164,7 @@ def cell_params(model: dict) -> dict:
 
 def zero_state(kind, N: int, H: int, dtype=np.float64):
     """The all-zero initial state of a cell: ``h0`` or, for an LSTM, ``(h0, c0)``."""
-    kind = check_kind(kind)
+    kind = check_any_kind(kind)
     if kind == "lstm":
         return np.zeros((N, H), dtype=dtype), np.zeros((N, H), dtype=dtype)
     return np.zeros((N, H), dtype=dtype)

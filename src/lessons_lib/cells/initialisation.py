@@ -1,4 +1,4 @@
-"""Initial parameters for the three cells, drawn from an explicit random generator.
+"""Initial parameters for the cells, drawn from an explicit random generator.
 
 Schemes (``scheme=``):
 
@@ -34,6 +34,21 @@ Options that apply to either scheme:
     peephole weights ``p_i``, ``p_f``, ``p_o`` (H,), drawn like the biases
     (U(-1/sqrt(H), 1/sqrt(H)) for ``"uniform"``, zeros for ``"xavier"``).
 
+The minimal cells ``"mingru"`` and ``"minlstm"`` (:mod:`lessons_lib.cells.min_cells`)
+have only ``W_x`` and ``b_x``.  For them ``"uniform"`` is PyTorch's default
+for ``nn.Linear``, which is what Feng et al. (2024) build them from: every
+weight and bias from U(-1/sqrt(D), 1/sqrt(D)); ``"xavier"`` is as above with
+fan-in ``D`` and fan-out ``H``.  Their options:
+
+``update_bias``
+    For a minGRU, sets the update gate's bias ``b_z`` to this value.  The
+    minGRU keeps ``1 - z`` of its state per step, so a negative ``b_z``
+    (-3 keeps 95 %) makes it start out remembering, as the LSTM's
+    ``forget_bias`` does.
+``forget_bias``
+    For a minLSTM, sets the forget gate's bias ``b_f``; the input gate's
+    ``b_i`` stays as drawn, and ``f' = f / (f + i)`` grows with ``b_f``.
+
 The draws are made in a fixed order (weights and biases, the orthogonal
 blocks, then the peepholes, then the chrono biases), so two calls that differ
 only in a later option share everything drawn before it: the same seed gives
@@ -44,9 +59,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_choice, check_kind
+from ..validation import MIN_KINDS, check_any_kind, check_choice
 from .dispatch import GATE_COUNT
 from .lstm_variants import PEEPHOLE_KEYS, check_variant
+from .min_cells import GATE_COUNT as MIN_GATE_COUNT
 
 SCHEMES = ("uniform", "xavier")
 RECURRENT = ("same", "orthogonal")
@@ -90,12 +106,12 @@ def chrono_forget_bias(H: int, T_max: float, rng: np.random.Generator) -> np.nda
 
 
 def init_params(kind, D, H, rng, *, scheme="uniform", recurrent="same", forget_bias=None, chrono=None,
-                variant="vanilla", dtype=np.float64):
+                variant="vanilla", update_bias=None, dtype=np.float64):
     """Random parameters for a cell of family ``kind``.
 
     Parameters
     ----------
-    kind : {"rnn", "lstm", "gru"}
+    kind : {"rnn", "lstm", "gru", "mingru", "minlstm"}
     D, H : int
         Input and hidden sizes.
     rng : numpy.random.Generator
@@ -104,26 +120,35 @@ def init_params(kind, D, H, rng, *, scheme="uniform", recurrent="same", forget_b
     recurrent : {"same", "orthogonal"}
         ``"orthogonal"`` replaces each gate block of ``W_h`` by an orthogonal matrix.
     forget_bias : float, optional
-        LSTM only: the forget gate's total bias.
+        LSTM: the forget gate's total bias; minLSTM: its forget gate's bias ``b_f``.
     chrono : float, optional
         LSTM only: ``T_max`` of chrono initialisation (see above); not with ``forget_bias``.
     variant : str
         LSTM only: one of :data:`lessons_lib.cells.lstm_variants.VARIANTS`;
         ``"peephole"`` adds ``p_i``, ``p_f``, ``p_o``.
+    update_bias : float, optional
+        minGRU only: the update gate's bias ``b_z`` (negative: start out remembering).
     dtype : float32 or float64
 
     Returns
     -------
     dict with ``W_x`` (G H, D), ``W_h`` (G H, H), ``b_x`` (G H,), ``b_h`` (G H,)
-    (and the peephole weights (H,) for ``variant="peephole"``).
+    (and the peephole weights (H,) for ``variant="peephole"``); for the
+    minimal cells ``W_x`` (G H, D) and ``b_x`` (G H,) only.
     """
-    kind = check_kind(kind)
+    kind = check_any_kind(kind)
     D, H = _check_size("D", D), _check_size("H", H)
     rng = _check_rng(rng)
     check_choice("scheme", scheme, SCHEMES)
     check_choice("recurrent", recurrent, RECURRENT)
-    if forget_bias is not None and kind != "lstm":
-        raise ValueError(f"forget_bias applies to an LSTM only, not to {kind!r}")
+    if forget_bias is not None and kind not in ("lstm", "minlstm"):
+        hint = "; the minGRU's counterpart is update_bias" if kind == "mingru" else ""
+        raise ValueError(f"forget_bias applies to an LSTM only, not to {kind!r} (a minLSTM takes it too, "
+                         f"for its forget gate{hint})")
+    if update_bias is not None and kind != "mingru":
+        raise ValueError(f"update_bias applies to a minGRU only, not to {kind!r}")
+    if recurrent != "same" and kind in MIN_KINDS:
+        raise ValueError(f"recurrent={recurrent!r} needs recurrent weights, which {kind!r} does not have")
     if chrono is not None and kind != "lstm":
         raise ValueError(f"chrono applies to an LSTM only, not to {kind!r}")
     if chrono is not None and forget_bias is not None:
@@ -135,6 +160,8 @@ def init_params(kind, D, H, rng, *, scheme="uniform", recurrent="same", forget_b
         raise ValueError(f"variant applies to an LSTM only, not to {kind!r}; got variant={variant!r}")
     if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
+    if kind in MIN_KINDS:
+        return _init_min(kind, D, H, rng, scheme, forget_bias, update_bias, dtype)
     G = GATE_COUNT[kind]
 
     if scheme == "uniform":
@@ -166,4 +193,19 @@ def init_params(kind, D, H, rng, *, scheme="uniform", recurrent="same", forget_b
         b_f = chrono_forget_bias(H, chrono, rng)
         p["b_x"][H:2 * H], p["b_h"][H:2 * H] = b_f, 0.0    # forget gate
         p["b_x"][:H], p["b_h"][:H] = -b_f, 0.0             # input gate: b_i = -b_f
+    return {k: v.astype(dtype) for k, v in p.items()}
+
+
+def _init_min(kind, D, H, rng, scheme, forget_bias, update_bias, dtype) -> dict:
+    """``W_x`` (G H, D) and ``b_x`` (G H,) of a minimal cell; the gate bias options overwrite the first block."""
+    G = MIN_GATE_COUNT[kind]
+    if scheme == "uniform":
+        k = 1.0 / np.sqrt(D)                       # nn.Linear(D, G H): fan-in D
+        p = {"W_x": rng.uniform(-k, k, (G * H, D)), "b_x": rng.uniform(-k, k, G * H)}
+    else:
+        a = np.sqrt(6.0 / (D + H))
+        p = {"W_x": rng.uniform(-a, a, (G * H, D)), "b_x": np.zeros(G * H)}
+    for bias in (update_bias, forget_bias):       # rows 0..H: z of the minGRU, f of the minLSTM
+        if bias is not None:
+            p["b_x"][:H] = bias
     return {k: v.astype(dtype) for k, v in p.items()}

@@ -17,10 +17,12 @@ Two ways to read out, chosen with ``where``:
     steps of a window lack context and some targets are missing).
 
 The parameters are one flat dict: the cell's ``W_x``, ``W_h``, ``b_x``,
-``b_h`` (and a peephole LSTM's ``p_i``, ``p_f``, ``p_o``) and the read-out's
+``b_h`` (and a peephole LSTM's ``p_i``, ``p_f``, ``p_o``; a minimal cell's
+``W_x``, ``b_x`` only) and the read-out's
 ``W_y`` ``(K, H)`` and ``b_y`` ``(K,)``.  The cell's keyword options
 (``variant=`` for an LSTM, ``reset=``, ``update=`` for a GRU) pass through
-``**options`` to :func:`~lessons_lib.cells.dispatch.sequence_forward`.
+``**options`` to :func:`~lessons_lib.cells.dispatch.sequence_forward`
+(``method=`` for the minimal cells).
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..cells.dispatch import cell_params, sequence_backward, sequence_forward, zero_state
+from ..cells.dispatch import cell_params, hidden_size, param_keys, sequence_backward, sequence_forward, zero_state
 from ..cells.initialisation import init_params
 from ..training.losses import mean_squared_error
 from ..training.readout import readout_backward, readout_forward
-from ..validation import check_kind
+from ..validation import check_any_kind
 
 CELL_KEYS = ("W_x", "W_h", "b_x", "b_h")
 WHERE = ("last", "all")
@@ -41,7 +43,7 @@ WHERE = ("last", "all")
 
 def init_regressor(kind, D: int, H: int, K: int, rng: np.random.Generator, **init_options) -> dict:
     """Random parameters: a cell with ``D`` inputs and ``H`` units (see :func:`~lessons_lib.cells.initialisation.init_params`) and a read-out of ``K`` numbers."""
-    kind = check_kind(kind)
+    kind = check_any_kind(kind)
     if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
         raise ValueError(f"K must be a positive int, got {K!r}")
     model = init_params(kind, D, H, rng, **init_options)
@@ -70,14 +72,15 @@ def regressor_forward(kind, model: dict, x, state0=None, where: str = "last", **
 
     ``options`` go to the cell (``variant="peephole"``, say).
     """
-    kind, where = check_kind(kind), _check_where(where)
-    missing = [k for k in (*CELL_KEYS, "W_y", "b_y") if k not in model]
+    kind, where = check_any_kind(kind), _check_where(where)
+    keys = [*param_keys(kind), "W_y", "b_y"]
+    missing = [k for k in keys if k not in model]
     if missing:
-        raise ValueError(f"model must have the keys {[*CELL_KEYS, 'W_y', 'b_y']}, missing {missing}")
+        raise ValueError(f"model must have the keys {keys}, missing {missing}")
     x = np.asarray(x)
     if x.ndim != 3:
         raise ValueError(f"x must have shape (N, T, D), got {x.shape}")
-    N, H = x.shape[0], model["W_h"].shape[1]
+    N, H = x.shape[0], hidden_size(kind, model)
     state0 = zero_state(kind, N, H, model["W_x"].dtype) if state0 is None else state0
     hidden, state, cache = sequence_forward(kind, cell_params(model), x, state0, **options)   # (N, T, H)
     read = hidden[:, -1:] if where == "last" else hidden                         # (N, 1 or T, H)
@@ -90,7 +93,7 @@ def regressor_loss(kind, model: dict, x, target, mask=None, state0=None, where: 
 
     Parameters
     ----------
-    kind : {"rnn", "lstm", "gru"}
+    kind : {"rnn", "lstm", "gru", "mingru", "minlstm"}
     model : dict
     x : array of shape (N, T, D)
     target : array of the shape of the predictions, (N, K) or (N, T, K)

@@ -61,7 +61,7 @@ import numpy as np
 
 from ..models.regression import init_regressor, regressor_forward, regressor_loss, regressor_predict
 from ..training.loop import train
-from ..validation import check_choice, check_int, check_kind
+from ..validation import MIN_KINDS, check_any_kind, check_choice, check_int
 
 TOLERANCE = 0.04
 #: The two tasks drawn here (see the module docstring).
@@ -159,9 +159,10 @@ def _cell_options(cell_options) -> dict:
 def adding_step(kind, cell_options: dict | None = None):
     """A step function for :func:`lessons_lib.training.loop.train` on :class:`AddingBatch` batches.
 
-    ``cell_options`` go to the cell (an LSTM's ``{"variant": "peephole"}``, say).
+    ``cell_options`` go to the cell (an LSTM's ``{"variant": "peephole"}``, a
+    minimal cell's ``{"method": "loop"}``, say).
     """
-    kind = check_kind(kind)
+    kind = check_any_kind(kind)
     options = _cell_options(cell_options)
 
     def step_fn(model, batch: AddingBatch, carry):
@@ -202,9 +203,13 @@ def train_adding(kind, T: int, seed: int, steps: int, H: int = 32, N: int = 32, 
     :func:`validation_batch` (never on the test batch); with ``stop_nmse``
     as well, training stops once the validation NMSE is below it.
 
+    ``kind`` may be a minimal cell, ``"mingru"`` or ``"minlstm"``
+    (:mod:`lessons_lib.cells.min_cells`); its ``update_bias=`` or
+    ``forget_bias=`` goes to ``init_params`` with the other ``init_options``.
+
     Returns ``(model, history)`` as :func:`lessons_lib.training.loop.train`.
     """
-    kind = check_kind(kind)
+    kind = check_any_kind(kind)
     variant = check_choice("variant", variant, VARIANTS)
     if stop_nmse is not None and eval_every is None:
         raise ValueError("stop_nmse needs eval_every: how often to score the validation batch")
@@ -246,14 +251,15 @@ def validation_batch(T: int, N: int = 500, dtype=np.float32, variant: str = "fir
 
 def run_adding(cell: str, T: int, lr: float, seed: int, steps: int, forget_bias: float | None = None,
                variant: str = "first-half", H: int = 32, N: int = 32, eval_every: int = 100,
-               stop_nmse: float | None = 0.01, dtype=np.float32) -> dict:
+               stop_nmse: float | None = 0.01, dtype=np.float32, update_bias: float | None = None) -> dict:
     """One run of the adding-problem experiments, as a flat row of settings and test scores.
 
     Trains a fresh model (:func:`train_adding`, Adam at learning rate ``lr``,
     gradient norm clipped to 1) for at most ``steps`` steps, stopping early
     once the validation NMSE is below ``stop_nmse`` (None: never), and scores
-    it on :func:`test_batch`.  ``forget_bias`` is the LSTM's initial
-    forget-gate bias (None for the other cells).
+    it on :func:`test_batch`.  ``forget_bias`` is the initial forget-gate
+    bias of an LSTM or a minLSTM, ``update_bias`` the initial update-gate
+    bias ``b_z`` of a minGRU (None: as drawn, and for the other cells).
 
     Returns
     -------
@@ -262,21 +268,26 @@ def run_adding(cell: str, T: int, lr: float, seed: int, steps: int, forget_bias:
         budget), ``steps_run``, ``forget_bias``, ``H``, ``N``, ``test_mse``,
         ``test_nmse``, ``test_accuracy``, ``solved`` (test NMSE below
         :data:`SOLVED_NMSE`), ``stopped`` (None, or why training ended early)
-        and ``seconds`` (wall time of training and scoring).
+        and ``seconds`` (wall time of training and scoring); for a minimal
+        cell also ``update_bias``.
     """
     return run_adding_with_history(cell, T, lr, seed, steps, forget_bias, variant, H, N, eval_every, stop_nmse,
-                                   dtype)[0]
+                                   dtype, update_bias)[0]
 
 
 def run_adding_with_history(cell: str, T: int, lr: float, seed: int, steps: int, forget_bias: float | None = None,
                             variant: str = "first-half", H: int = 32, N: int = 32, eval_every: int = 100,
-                            stop_nmse: float | None = 0.01, dtype=np.float32):
+                            stop_nmse: float | None = 0.01, dtype=np.float32, update_bias: float | None = None):
     """:func:`run_adding`, and the training history too: returns ``(row, history)``."""
-    kind = check_kind(cell)
-    if forget_bias is not None and kind != "lstm":
-        raise ValueError(f"forget_bias is an option of the LSTM only, got it for {kind!r}")
+    kind = check_any_kind(cell)
+    if forget_bias is not None and kind not in ("lstm", "minlstm"):
+        raise ValueError(f"forget_bias is an option of the LSTM only (and of the minLSTM), got it for {kind!r}")
+    if update_bias is not None and kind != "mingru":
+        raise ValueError(f"update_bias is an option of the minGRU only, got it for {kind!r}")
     start = time.perf_counter()
     options = {} if forget_bias is None else {"forget_bias": float(forget_bias)}
+    if update_bias is not None:
+        options["update_bias"] = float(update_bias)
     model, history = train_adding(kind, T, seed, steps, H=H, N=N, lr=lr, dtype=dtype, variant=variant,
                                   eval_every=eval_every, stop_nmse=stop_nmse, **options)
     scores = evaluate_adding(kind, model, test_batch(T, dtype=dtype, variant=variant), variant)
@@ -285,6 +296,8 @@ def run_adding_with_history(cell: str, T: int, lr: float, seed: int, steps: int,
            "H": int(H), "N": int(N), "test_mse": scores["mse"], "test_nmse": scores["nmse"],
            "test_accuracy": scores["accuracy"], "solved": bool(scores["nmse"] < SOLVED_NMSE),
            "stopped": history.stopped, "seconds": round(time.perf_counter() - start, 3)}
+    if kind in MIN_KINDS:     # the classic cells' rows keep the keys of results/adding.json
+        row["update_bias"] = None if update_bias is None else float(update_bias)
     return row, history
 
 
