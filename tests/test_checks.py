@@ -13,6 +13,7 @@ import pytest
 from lessons_lib.teaching import checks
 from lessons_lib.training import clipping
 from lessons_lib.cells import gru, lstm, rnn
+from lessons_lib.cells.linear_recurrence import linear_recurrence
 
 
 def sigma(a):
@@ -596,3 +597,86 @@ def test_bidirectional_unwritten_stub_and_a_crash():
 
     result = checks.check_bidirectional_layer(crashes, verbose=False)
     assert not result.passed and any(p.kind == "error" for p in result.problems)
+
+
+# ----------------------------------------------------------------------------- chapter 9: the scan
+
+def _doubling(a, b, h0):
+    A, B = a.copy(), b.copy()
+    B[:, 0] = a[:, 0] * h0 + b[:, 0]
+    offset = 1
+    while offset < a.shape[1]:
+        A_new, B_new = A[:, offset:] * A[:, :-offset], A[:, offset:] * B[:, :-offset] + B[:, offset:]
+        A[:, offset:], B[:, offset:] = A_new, B_new
+        offset *= 2
+    return B
+
+
+def _step_by_step(a, b, h0):
+    h, out = h0, []
+    for t in range(a.shape[1]):
+        h = a[:, t] * h + b[:, t]
+        out.append(h)
+    return np.stack(out, axis=1)
+
+
+def test_the_scan_checker_passes_a_doubling_scan_and_the_librarys_scans():
+    assert checks.check_linear_scan(_doubling, verbose=False).passed
+    for method in ("scan", "doubling"):
+        assert checks.check_linear_scan(lambda a, b, h0: linear_recurrence(a, b, h0, method=method),
+                                        verbose=False).passed
+
+
+def test_the_scan_checker_points_out_a_loop_over_time():
+    result = checks.check_linear_scan(_step_by_step, verbose=False)
+    assert not result.passed and [p.kind for p in result.problems] == ["sequential"]
+    assert "not by a scan" in result.message and "loop over the levels" in result.message
+
+
+def test_a_loop_that_hides_its_arrays_is_not_judged_on_its_depth():
+    # np.asarray drops the counting array: the checker cannot tell, and judges the values only
+    result = checks.check_linear_scan(lambda a, b, h0: _step_by_step(np.asarray(a), b, h0), verbose=False)
+    assert result.passed
+
+
+@pytest.mark.parametrize("mistake, key", [
+    (lambda a, b, h0: _doubling(a, b, np.zeros_like(h0)), "h0_ignored"),
+    (lambda a, b, h0: np.concatenate([h0[:, None], _doubling(a, b, h0)[:, :-1]], axis=1), "exclusive"),
+])
+def test_the_scan_checker_names_the_typical_mistakes(mistake, key):
+    result = checks.check_linear_scan(mistake, verbose=False)
+    assert not result.passed and result.mistake == key, result.message
+
+
+def test_the_scan_checker_names_the_combination_in_the_wrong_order_and_the_wrap_around():
+    def swapped(a, b, h0):
+        A, B = a.copy(), b.copy()
+        B[:, 0] = a[:, 0] * h0 + b[:, 0]
+        offset = 1
+        while offset < a.shape[1]:
+            A_new, B_new = A[:, offset:] * A[:, :-offset], A[:, :-offset] * B[:, offset:] + B[:, :-offset]
+            A[:, offset:], B[:, offset:] = A_new, B_new
+            offset *= 2
+        return B
+
+    def rolled(a, b, h0):
+        A, B = a.copy(), b.copy()
+        B[:, 0] = a[:, 0] * h0 + b[:, 0]
+        offset = 1
+        while offset < a.shape[1]:
+            A_prev, B_prev = np.roll(A, offset, axis=1), np.roll(B, offset, axis=1)
+            A, B = A * A_prev, A * B_prev + B
+            offset *= 2
+        return B
+
+    assert checks.check_linear_scan(swapped, verbose=False).mistake == "order_swapped"
+    assert checks.check_linear_scan(rolled, verbose=False).mistake == "wrapped"
+
+
+def test_the_scan_checker_handles_a_stub_and_a_crash():
+    def stub(a, b, h0):
+        raise NotImplementedError("Exercise")
+
+    assert checks.check_linear_scan(stub, verbose=False).not_written
+    crashed = checks.check_linear_scan(lambda a, b, h0: a @ b, verbose=False)
+    assert not crashed.passed and crashed.problems[0].kind == "error"

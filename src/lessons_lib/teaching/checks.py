@@ -27,6 +27,7 @@ checker                                 the reader's function
 :func:`check_clip_by_norm`              ``f(grads, max_norm) -> clipped``
 :func:`check_cliff_wall`                ``f(T) -> (w, peak)``, a measurement (not random cases)
 :func:`check_bidirectional_layer`       ``f(kind, layer, x, lengths) -> out``
+:func:`check_linear_scan`               ``f(a, b, h0) -> h``, by a scan
 ======================================  ========================================================
 
 ``params`` and ``grads`` are dicts with the keys ``W_x``, ``W_h``, ``b_x``,
@@ -60,6 +61,7 @@ from ..analysis.gradient_flow import CliffWall, bifurcation_weight, cliff_wall
 from ..cells import gru, lstm, rnn
 from ..cells.activations import sigmoid
 from ..cells.dispatch import sequence_forward, zero_state
+from ..cells.linear_recurrence import linear_recurrence
 from ..cells.stacked import reverse_index, stacked_forward
 from ..gradcheck import rel_error
 from ..training.clipping import clip_by_norm
@@ -88,7 +90,7 @@ class Problem:
     #: Which output (``"h"``, ``"grads['W_h']"``) or input (for ``"input changed"``); ``""`` for the whole call.
     output: str
     #: ``"error"`` (it raised), ``"form"`` (it returned something else), ``"missing"``, ``"shape"``,
-    #: ``"not finite"``, ``"value"`` or ``"input changed"``.
+    #: ``"not finite"``, ``"value"``, ``"input changed"`` or ``"sequential"`` (right values, but step by step).
     kind: str
     #: One sentence for the reader.
     detail: str
@@ -1098,7 +1100,140 @@ def check_bidirectional_layer(function, *, seed: int = 0, verbose: bool = True) 
                 _normalise_out, _bidirectional_mistakes(), fallback, verbose)
 
 
+# ----------------------------------------------------------------------------- chapter 9: the scan
+
+#: (N, T, H) of the cases: one sequence, a power of two, a length that is not, a long one.
+SCAN_CASES = ((1, 1, 3), (2, 8, 3), (3, 13, 2), (2, 200, 4))
+
+_SCAN_LOOP_HINT = ("Your function gives the right numbers, but it makes {ops} array operations on `a` for "
+                   "T = {T}: at least one per time step, so it runs the recurrence step by step. A scan "
+                   "needs only about log2 T = {levels} levels, each a few operations on slices along the "
+                   "time axis: loop over the levels (offset = 1, 2, 4, ...), not over t.")
+
+
+class _Counting(np.ndarray):
+    """An array that counts the NumPy operations (ufunc calls) made on it and on the arrays made from it."""
+
+    counter = None   # a one-item list, shared by every array of one count
+
+    def __array_finalize__(self, obj):
+        if getattr(obj, "counter", None) is not None:
+            self.counter = obj.counter
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        counters = [x.counter for x in inputs if isinstance(x, _Counting) and x.counter is not None]
+        counter = counters[0] if counters else self.counter
+        if counter is not None:
+            counter[0] += 1
+        plain = [x.view(np.ndarray) if isinstance(x, _Counting) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, _Counting) else o for o in kwargs["out"])
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        if isinstance(result, np.ndarray) and not kwargs.get("out"):
+            result = result.view(_Counting)
+            result.counter = counter
+        return result
+
+
+def _count_operations(function, a, b, h0) -> int | None:
+    """How many ufunc calls ``function`` makes on ``a`` and what it computes from it; None if it cannot be told."""
+    counter = [0]
+    watched = a.copy().view(_Counting)
+    watched.counter = counter
+    try:
+        function(watched, b.copy(), h0.copy())
+    except Exception:  # noqa: BLE001 - the value check reports errors; this is only a count
+        return None
+    return counter[0] or None   # 0: the function converted `a` to a plain array first, so nothing was seen
+
+
+def _scan_variant(a, b, h0, *, fold_h0=True, inclusive=True, order="right", wrap=False):
+    """Recursive doubling with one thing changed (see the keywords), for the typical mistakes."""
+    A, B = a.copy(), b.copy()
+    if fold_h0:
+        B[:, 0] = a[:, 0] * h0 + b[:, 0]
+    T, offset = a.shape[1], 1
+    while offset < T:
+        if wrap:        # np.roll without masking: the first elements take partners from the end
+            A_prev, B_prev = np.roll(A, offset, axis=1), np.roll(B, offset, axis=1)
+            A, B = A * A_prev, (A * B_prev + B) if order == "right" else (A_prev * B + B_prev)
+        else:
+            A_new = A[:, offset:] * A[:, :-offset]
+            if order == "right":
+                B_new = A[:, offset:] * B[:, :-offset] + B[:, offset:]
+            else:       # (a1, b1) o (a2, b2) taken as (a1 a2, a1 b2 + b1): the steps in the other order
+                B_new = A[:, :-offset] * B[:, offset:] + B[:, :-offset]
+            A[:, offset:], B[:, offset:] = A_new, B_new
+        offset *= 2
+    if not inclusive:   # h_{t-1} at step t: the exclusive prefixes
+        return np.concatenate([h0[:, None], B[:, :-1]], axis=1)
+    return B
+
+
+def _scan_mistakes() -> list[Mistake]:
+    def m(key, hint, **kw):
+        return Mistake(key, hint, lambda c: {"h": _scan_variant(c["a"], c["b"], c["h0"], **kw)})
+    return [
+        m("h0_ignored", "Your states start from zero, not from h0. Fold h0 into the first step before the "
+          "scan: b_1 <- a_1 * h0 + b_1 (and keep a_1 as it is).", fold_h0=False),
+        m("exclusive", "Your h is shifted by one step: your step t holds h_{t-1}, and h0 comes first. The "
+          "recurrence's h_t includes step t itself: return the inclusive prefixes, h_1 ... h_T.",
+          inclusive=False),
+        m("order_swapped", "Your combination takes the steps in the wrong order. (a1, b1) o (a2, b2) means "
+          "step 1 first, then step 2: (a2 * a1, a2 * b1 + b2). The later element's a multiplies the "
+          "earlier element's b.", order="left"),
+        m("wrapped", "The first elements of your sequences take partners from the end of the sequence: "
+          "np.roll wraps around. At each level only the elements t >= offset have a partner; leave the "
+          "first offset elements as they are (use slices: [:, offset:] and [:, :-offset]).", wrap=True),
+    ]
+
+
+def check_linear_scan(function, *, seed: int = 0, verbose: bool = True) -> CheckResult:
+    """Check ``function(a, b, h0) -> h``, the linear recurrence ``h_t = a_t * h_{t-1} + b_t`` computed
+    by a scan, against :func:`lessons_lib.cells.linear_recurrence.linear_recurrence` with ``method="loop"``.
+
+    The cases are those of :data:`SCAN_CASES`, among them a length that is not a power of two. The
+    checker also counts the array operations the function makes on ``a`` for the longest case: a
+    function that gives the right numbers with at least one operation per time step runs the
+    recurrence step by step, and does not pass.
+
+    Parameters
+    ----------
+    function : callable
+        ``a`` and ``b`` of shape (N, T, H), ``h0`` of shape (N, H); returns ``h`` (N, T, H).
+    seed, verbose
+        As for :func:`check_rnn_step_forward`.
+
+    Returns
+    -------
+    CheckResult
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    for N, T, H in SCAN_CASES:
+        a = rng.uniform(0.3, 1.0, (N, T, H))
+        b = rng.standard_normal((N, T, H))
+        h0 = rng.standard_normal((N, H))
+        cases.append(_Case(f"N={N}, T={T}, H={H}", {"a": a, "b": b, "h0": h0},
+                           {"h": linear_recurrence(a, b, h0, method="loop")}))
+    fallback = {"h": "h[:, t] is a[:, t] * h[:, t - 1] + b[:, t], with h[:, -1] read as h0. Compare your first "
+                     "two steps with that, by hand, on the smallest case."}
+    result = _run("check_linear_scan", function, "lessons_lib.linear_recurrence", cases, _normalise_h,
+                  _scan_mistakes(), fallback, verbose=False)
+    if result.passed:
+        longest = cases[-1].inputs
+        T = longest["a"].shape[1]
+        ops = _count_operations(function, longest["a"], longest["b"], longest["h0"])
+        if ops is not None and ops >= T:
+            hint = _wrap(_SCAN_LOOP_HINT.format(ops=ops, T=T, levels=int(np.ceil(np.log2(T)))))
+            problem = Problem(cases[-1].label, "", "sequential", f"{result.function} makes {ops} array "
+                              f"operations on a for T = {T}: one or more per step.")
+            message = "\n".join([_wrap(f"{result.function} computes the right numbers, but not by a scan."), hint])
+            result = dataclasses.replace(result, passed=False, problems=(problem,), hints=(hint,), message=message)
+    return _finish(result, verbose)
+
+
 __all__ = ["TOLERANCE", "MATCH_TOLERANCE", "CELL_SHAPES", "Problem", "CheckResult", "CheckFailed", "Mistake",
            "check_rnn_step_forward", "check_rnn_step_backward", "check_lstm_step_forward",
            "check_gru_step_forward", "check_gru_step_backward", "check_clip_by_norm", "CLIFF_TOLERANCE",
-           "CLIFF_LENGTHS", "check_cliff_wall", "check_bidirectional_layer"]
+           "CLIFF_LENGTHS", "check_cliff_wall", "check_bidirectional_layer", "SCAN_CASES", "check_linear_scan"]
