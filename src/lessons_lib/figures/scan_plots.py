@@ -25,7 +25,7 @@ from matplotlib.patches import FancyArrowPatch
 from ..cells.linear_recurrence import scan_levels
 from .style import LINESTYLES, MARKERS, OKABE_ITO, new_axes
 
-#: How each phase is drawn: colour and line style (two cues, for greyscale).
+#: How each phase is drawn, in colour and line style (two cues, for greyscale).
 PHASE_STYLES = {
     "up-sweep": {"color": OKABE_ITO["blue"], "linestyle": "-"},
     "down-sweep": {"color": OKABE_ITO["vermillion"], "linestyle": "--"},
