@@ -2,8 +2,8 @@
 
 The public API at the top level:
 
-- :func:`sequence_forward`, :func:`sequence_backward`: any of the three cells
-  (``kind`` = ``"rnn"``, ``"lstm"``, ``"gru"``) over a batch of sequences,
+- :func:`sequence_forward`, :func:`sequence_backward`: any of the cells
+  (``kind`` = ``"rnn"``, ``"lstm"``, ``"gru"``, ``"mingru"``, ``"minlstm"``) over a batch of sequences,
   with exact backpropagation through time;
 - :func:`stacked_forward`, :func:`stacked_backward`, :func:`init_stacked`:
   stacked and bidirectional networks of those cells, layer by layer;
@@ -24,7 +24,7 @@ The public API at the top level:
 modules.  From the bottom up:
 
 1. :mod:`lessons_lib.validation`: argument checks (imports nothing of the library);
-2. :mod:`lessons_lib.cells`: the RNN, LSTM and GRU cells, the ``kind`` dispatch, initialisation and the PyTorch seam;
+2. :mod:`lessons_lib.cells`: the RNN, LSTM and GRU cells, the minimal cells and their linear recurrence, the ``kind`` dispatch, initialisation and the PyTorch seam;
 3. :mod:`lessons_lib.gradcheck`: finite-difference gradient checks of the cells;
 4. :mod:`lessons_lib.training`: the training loop, optimisers, losses, read-out, metrics and clipping;
 5. :mod:`lessons_lib.models`: models made of a cell and a read-out, and the n-gram baselines;

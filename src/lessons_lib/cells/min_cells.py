@@ -137,8 +137,8 @@ class MinStepCache(NamedTuple):
     kind: str           #: "mingru" or "minlstm"
     x: np.ndarray       #: (N, D)
     h_prev: np.ndarray  #: (N, H)
-    gates: np.ndarray   #: (N, G H) activated blocks: z, h~ or f, i, h~
-    a: np.ndarray       #: (N, H) the coefficient of h_prev: 1 - z or f'
+    gates: np.ndarray   #: (N, G H) activated blocks, z, h~ or f, i, h~
+    a: np.ndarray       #: (N, H) the coefficient of h_prev, 1 - z or f'
     params: dict        #: the validated parameters, for the backward pass
 
 
@@ -189,7 +189,7 @@ class MinCellCache(NamedTuple):
     x: np.ndarray            #: (T, N, D)
     h: np.ndarray            #: (T + 1, N, H), h[0] = h0
     gates: np.ndarray        #: (T, N, G H) activated blocks
-    a: np.ndarray            #: (T, N, H) coefficients as run: 1 past a sequence's end
+    a: np.ndarray            #: (T, N, H) coefficients as run, 1 past a sequence's end
     mask: np.ndarray | None  #: (T, N, 1) or None
     params: dict             #: the validated parameters, for the backward pass
     method: str              #: how the recurrence was computed

@@ -6,6 +6,7 @@
 - :mod:`~lessons_lib.figures.state_plots`: states and gates over time and at one step;
 - :mod:`~lessons_lib.figures.result_plots`: training curves and results across models and lengths;
 - :mod:`~lessons_lib.figures.task_plots`: the tasks' data and the forecasts made on it;
+- :mod:`~lessons_lib.figures.scan_plots`: the parallel scan's steps, and its measured speed;
 - :mod:`~lessons_lib.figures.widgets`: sliders wired to the figure functions.
 
 The only layer that imports matplotlib or ipywidgets.
