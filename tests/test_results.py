@@ -365,3 +365,16 @@ def test_the_mingru_grid_gives_every_cell_the_same_rates_and_caps_only_the_gru_a
     assert {(s["cell"], s["update_bias"]) for s in second} == {("gru", None), ("mingru", -3.0)}   # as drawn failed
     assert {s["steps"] for s in second if s["cell"] == "gru"} == {rp.MINGRU_STEPS[("gru", 500)]}
     assert {s["steps"] for s in second if s["cell"] == "mingru"} == {rp.ADDING_STEPS}
+
+
+def test_the_scan_benchmark_table_gives_milliseconds_and_the_loop_over_scan_ratio():
+    rows = [{"what": "recurrence", "model": "linear recurrence", "method": m, "N": 1, "H": 16, "T": T, "seconds": s}
+            for m, T, s in [("loop", 100, 0.002), ("scan", 100, 0.001), ("loop", 1000, 0.02), ("scan", 1000, 0.004)]]
+    rows.append({"what": "cell", "model": "gru", "method": None, "N": 1, "H": 16, "T": 100, "seconds": 0.01})
+    lines = res.format_scan_benchmark(rows).splitlines()
+    assert "T = 100" in lines[0] and "T = 1000" in lines[0]
+    assert lines[1].split()[-2:] == ["2", "20"] and lines[2].split()[-2:] == ["1", "4"]   # milliseconds
+    assert lines[3].startswith("gru (N = 1, H = 16)") and lines[3].rstrip().endswith("-")
+    assert lines[5].startswith("linear recurrence: loop / scan") and lines[5].split()[-2:] == ["2.00", "5.00"]
+    with pytest.raises(KeyError, match="seconds"):
+        res.format_scan_benchmark([{"what": "cell", "model": "gru", "method": None, "N": 1, "H": 2, "T": 3}])

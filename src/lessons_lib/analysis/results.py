@@ -325,6 +325,46 @@ def format_solution_times(times: Mapping, labels: Mapping, runs: Mapping | None 
     return "\n".join(lines)
 
 
+def format_scan_benchmark(rows: Iterable[Mapping]) -> str:
+    """A text table of ``benchmarks/scan.py``'s rows: milliseconds per call, one line per item and size, one
+    column per length, then for each size how many times faster than the loop the scan is (below 1: slower).
+
+    An item is the bare recurrence by one method, or one cell's forward pass (``what``, ``model`` and
+    ``method`` of the rows); a length an item was not timed at shows ``-``.
+    """
+    rows = [dict(r) for r in rows]
+    if not rows:
+        raise ValueError("the benchmark holds no rows")
+    missing = [k for k in ("what", "model", "method", "N", "H", "T", "seconds") if k not in rows[0]]
+    if missing:
+        raise KeyError(f"the benchmark rows lack {missing}; they have {sorted(rows[0])}")
+    lengths = sorted({r["T"] for r in rows})
+    at = {(r["what"], r["model"], r["method"], r["N"], r["H"], r["T"]): r["seconds"] for r in rows}
+    items = list(dict.fromkeys((r["what"], r["model"], r["method"], r["N"], r["H"]) for r in rows))
+
+    def name(model, method, N, H):
+        return f"{model}{'' if method is None else ', ' + method} (N = {N}, H = {H})"
+
+    width = max(len(name(*item[1:])) for item in items) + 2
+    lines = [f"{'milliseconds per call':<{width}}" + "".join(f"{f'T = {T}':>13}" for T in lengths)]
+    for item in items:
+        cells = [f"{1e3 * at[(*item, T)]:13.3g}" if (*item, T) in at else f"{'-':>13}" for T in lengths]
+        lines.append(f"{name(*item[1:]):<{width}}" + "".join(cells))
+    ratios = []
+    for what, model, method, N, H in items:
+        if method != "scan":
+            continue
+        loop = (what, model, "loop", N, H)
+        if loop not in items:
+            continue
+        cells = [f"{at[(*loop, T)] / at[(what, model, method, N, H, T)]:13.2f}"
+                 if (*loop, T) in at and (what, model, method, N, H, T) in at else f"{'-':>13}" for T in lengths]
+        ratios.append(f"{f'{model}: loop / scan (N = {N}, H = {H})':<{width}}" + "".join(cells))
+    if ratios:
+        lines += ["", *ratios]
+    return "\n".join(lines)
+
+
 def format_limits(best: Mapping, labels: Mapping | None = None) -> str:
     """A text table of :func:`length_limits`'s ``best``: per setting, its best learning rate and how far it got.
 
