@@ -138,6 +138,7 @@ REQUIRED_ROW_KEYS = {
     "gru_placement": {"kind", "seed", "steps", "lr", "H", "forget_bias", "recall_error", "quiet_output",
                       "final_loss", "seconds"},
     "mingru": ADDING_ROW_KEYS | {"steps_run", "update_bias", "init", "method"},
+    "scan_benchmark": {"what", "model", "method", "N", "H", "D", "T", "seconds", "spread", "repeats", "load_average"},
 }
 
 
