@@ -26,7 +26,8 @@ import nbformat
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CHAPTERS = ["05_adding_problem", "06_text_generation", "07_weather_forecasting", "08_deep_bidirectional"]
+CHAPTERS = ["05_adding_problem", "06_text_generation", "07_weather_forecasting", "08_deep_bidirectional",
+            "09_recurrences_today"]
 
 NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+\.\d+|\d+(?=\s?%))(?![\w])")
 SKIP = [
