@@ -1102,7 +1102,7 @@ def check_bidirectional_layer(function, *, seed: int = 0, verbose: bool = True) 
 
 # ----------------------------------------------------------------------------- chapter 9: the scan
 
-#: (N, T, H) of the cases: one sequence, a power of two, a length that is not, a long one.
+#: The (N, T, H) sizes of the cases, from one step to a long sequence, one length not a power of two.
 SCAN_CASES = ((1, 1, 3), (2, 8, 3), (3, 13, 2), (2, 200, 4))
 
 _SCAN_LOOP_HINT = ("Your function gives the right numbers, but it makes {ops} array operations on `a` for "
