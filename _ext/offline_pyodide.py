@@ -21,8 +21,8 @@ packages only, and hands it to the lite build:
 The distribution is kept in ``~/.cache/lessons-book/`` (``$XDG_CACHE_HOME``
 if set) and reused by later builds; only the ``lessons_lib`` wheel is rebuilt.
 The staging folder ``_build/.jupyterlite/`` holds the site's configuration, the
-distribution and the notebooks (``book/*.ipynb`` and ``results/``, so the
-chapters' ``../results/`` paths work there too).
+distribution and the notebooks (``book/*.ipynb``, ``results/`` and
+:data:`STAGED_DATA`, so the chapters' ``../results/`` paths work there too).
 
 If a pinned download fails (a package withdrawn, no network on a first build),
 the build warns, an error under ``-W``, and the site falls back to the official
@@ -72,6 +72,8 @@ EXTRA_WHEELS = {
 LIBRARY_DEPENDS = ["numpy", "matplotlib", "tqdm", "ipywidgets"]
 CDN_URL = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/pyodide.js"
 KERNEL_SETTINGS = "@jupyterlite/pyodide-kernel-extension:kernel"
+# Files besides book/*.ipynb and results/ that the chapters open (by the same relative path as in the repository).
+STAGED_DATA = ("tests/data/torch_stacked_reference.npz",)
 SETTINGS_OVERRIDES = {"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
 # jupyterlite-sphinx links every page to a web font for its "Try it" buttons, which the book does not use.
 WEB_FONT = "https://fonts.googleapis.com/"
@@ -298,6 +300,10 @@ def _stage_contents(root: pathlib.Path, contents: pathlib.Path, edition: str) ->
         for nb in notebooks:
             shutil.copy2(nb, contents / "book" / nb.name)
     shutil.copytree(root / "results", contents / "results")
+    # Chapter 8 compares with PyTorch's numbers, stored next to the tests.
+    for data in STAGED_DATA:
+        (contents / data).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / data, contents / data)
 
 
 def _configure(app, config) -> None:

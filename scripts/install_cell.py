@@ -6,16 +6,20 @@ Usage (from the repository root):
     python scripts/install_cell.py --check    # exit 1 if a chapter's cell is missing or out of date
 
 A chapter opened on Colab (its launch button) or in a fresh Jupyter has no
-``lessons_lib``.  The cell, each chapter's first code cell, installs it
-there with pip from the repository named in ``_config.yml``
-(``repository.url`` at ``repository.branch``: the one setting, which the
-launch buttons follow too), and prints nothing where the library is already
-there, as in the book's own environment (nbval compares that empty output).
+``lessons_lib``, and none of the book's other files (the chapters read stored
+results from ``../results/``).  The cell, each chapter's first code cell,
+clones the repository named in ``_config.yml`` (``repository.url`` at
+``repository.branch``: the one setting, which the launch buttons follow too)
+into ``rnn-lessons/``, installs its library with pip, and moves the kernel into
+the clone's ``book/`` folder, where the chapters expect to run.  It prints
+nothing where the library is already there, as in the book's own environment
+(nbval compares that empty output) and on Binder, which installs
+``binder/requirements.txt`` in a clone of the repository.
 In the book's JupyterLite site the library is part of the site's Pyodide
 (``_ext/offline_pyodide.py``), so the import succeeds; if the site was built
 with Pyodide from the CDN, the cell installs it from the site's own index.
-The environment variable ``LESSONS_LIB_SOURCE`` replaces the pip source (a
-local folder, say; ``tests/test_install_cell.py`` does that).  The cell is
+The environment variable ``LESSONS_LIB_SOURCE`` replaces ``URL@BRANCH`` (a
+local ``file://`` repository, say; ``tests/test_install_cell.py`` does that).  The cell is
 tagged ``hide-cell``, so the web page shows it collapsed.
 
 After running this, execute the chapters again (``scripts/execute_notebooks.py``)
@@ -36,13 +40,13 @@ MARKER = "# Installs the book's library, lessons_lib, where it is missing"
 
 
 def source_from_config(config: pathlib.Path = ROOT / "_config.yml") -> str:
-    """The pip source of the repository named in the book's configuration."""
+    """``URL@BRANCH`` of the repository named in the book's configuration."""
     repository = yaml.safe_load(config.read_text())["repository"]
-    return f"git+{repository['url'].rstrip('/')}@{repository.get('branch', 'main')}"
+    return f"{repository['url'].rstrip('/')}@{repository.get('branch', 'main')}"
 
 
 def cell_source(source: str) -> str:
-    """The install cell's code, installing from ``source`` (a pip requirement)."""
+    """The install cell's code, cloning ``source`` (``URL@BRANCH``) where the library is missing."""
     return f'''{MARKER} (Colab, a fresh Jupyter); silent where it is there.
 try:
     import lessons_lib  # noqa: F401
@@ -51,9 +55,11 @@ except ImportError:
     if sys.platform == "emscripten":  # the book's JupyterLite site, built with Pyodide from the CDN
         import piplite
         await piplite.install("lessons_lib")
-    else:
-        source = os.environ.get("LESSONS_LIB_SOURCE", "{source}")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", source], check=True)'''
+    else:  # fetch the book (the chapters read its results/), install its library, work in its book/
+        url, _, branch = os.environ.get("LESSONS_LIB_SOURCE", "{source}").rpartition("@")
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", branch, url, "rnn-lessons"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "./rnn-lessons"], check=True)
+        os.chdir("rnn-lessons/book")'''
 
 
 def cell_block(source: str) -> str:

@@ -58,15 +58,28 @@ OUTPUTS = """() => {
 }"""
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class _CountingHandler(http.server.SimpleHTTPRequestHandler):
+    """``python -m http.server``'s handler, silent, adding up the bytes of every file it sends."""
+
+    served: dict
+
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
 
+    def copyfile(self, source, outputfile):
+        data = source.read()
+        outputfile.write(data)
+        self.served[self.path.split("?")[0]] = self.served.get(self.path.split("?")[0], 0) + len(data)
+
 
 @contextlib.contextmanager
-def serve(html: pathlib.Path):
-    """Serve ``html`` on 127.0.0.1 (a free port) while the block runs; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(html))
+def serve(html: pathlib.Path, served: dict | None = None):
+    """Serve ``html`` on 127.0.0.1 (a free port) while the block runs; yields the base URL.
+
+    ``served``, if given, collects the bytes sent per path.
+    """
+    counting = type("Handler", (_CountingHandler,), {"served": {} if served is None else served})
+    handler = functools.partial(counting, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,10 +1,11 @@
 """The install cell at the top of every chapter (scripts/install_cell.py): what a Colab reader runs first.
 
 Where ``lessons_lib`` is importable the cell prints nothing (nbval compares
-that); where it is not, it installs the library with pip from
-``LESSONS_LIB_SOURCE``, here this repository's folder instead of the address in
-``_config.yml``, into a fresh virtual environment that sees the book's other
-packages but not ``lessons_lib``.
+that); where it is not, it clones ``LESSONS_LIB_SOURCE`` (here this repository,
+as a ``file://`` address at its current branch, instead of the address in
+``_config.yml``), installs the library with pip into a fresh virtual
+environment that sees the book's other packages but not ``lessons_lib``, and
+moves into the clone's ``book/``, where ``../results/`` holds the stored results.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ ic = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ic)
 
 # Runs a cell's code as IPython would (it may hold a top-level await) and prints what it printed.
-RUN_CELL = """import ast, asyncio, sys
+RUN_CELL = """import ast, asyncio, os, sys
 code = compile(sys.stdin.read(), "cell", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 result = eval(code, {"__name__": "__main__"})
 if asyncio.iscoroutine(result):
@@ -35,7 +36,7 @@ if asyncio.iscoroutine(result):
 
 def test_every_chapter_starts_with_the_current_install_cell():
     source = ic.source_from_config()
-    assert source == "git+https://github.com/your-org/rnn-lessons@main"
+    assert source == "https://github.com/your-org/rnn-lessons@main"
     for path in ic.chapters():
         text = path.read_text()
         assert ic.with_install_cell(text, source) == text, f"{path.name}: run python scripts/install_cell.py"
@@ -72,11 +73,17 @@ def test_the_cell_installs_the_library_where_it_is_missing(tmp_path):
     python = _venv_without_the_library(tmp_path)
     probe = [str(python), "-c", "import importlib.util; print(importlib.util.find_spec('lessons_lib') is None)"]
     assert subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip() == "True"
-    env = {**os.environ, "LESSONS_LIB_SOURCE": str(ROOT), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    branch = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--abbrev-ref", "HEAD"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    env = {**os.environ, "LESSONS_LIB_SOURCE": f"{ROOT.as_uri()}@{branch}", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("PYTHONPATH", None)
-    result = subprocess.run([str(python), "-c", RUN_CELL], input=ic.cell_source("nowhere"), env=env,
-                            capture_output=True, text=True, timeout=600)
+    work = tmp_path / "content"   # Colab's working folder
+    work.mkdir()
+    result = subprocess.run([str(python), "-c", RUN_CELL + "print(os.getcwd())"], input=ic.cell_source("nowhere"),
+                            env=env, cwd=work, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == f"{work / 'rnn-lessons' / 'book'}\n"      # the cell printed nothing, then moved
+    assert (work / "rnn-lessons" / "results" / "adding.json").exists()
     check = ("import json, lessons_lib; from lessons_lib.tasks import weather; "
              "print(json.dumps([lessons_lib.__file__, len(weather.load_nyc_weather('JFK').time)]))")
     where, hours = json.loads(subprocess.run([str(python), "-c", check], env=env, capture_output=True, text=True,

@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import pathlib
+import re
 import zipfile
 
 import pytest
@@ -150,3 +151,19 @@ def test_the_site_configuration_turns_pypi_off_offline_and_names_the_cdn_otherwi
     assert offline == {"disablePyPIFallback": True}
     online = op.lite_config(False)["jupyter-config-data"]["litePluginSettings"][op.KERNEL_SETTINGS]
     assert online["pyodideUrl"] == f"https://cdn.jsdelivr.net/pyodide/v{op.PYODIDE_VERSION}/full/pyodide.js"
+
+
+def test_the_site_gets_the_teachers_or_the_students_notebooks_and_the_stored_results(tmp_path):
+    op._stage_contents(ROOT, tmp_path / "teacher", "teacher")
+    chapters = sorted(p.name for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(p.name for p in (tmp_path / "teacher" / "book").iterdir()) == chapters
+    assert (tmp_path / "teacher" / "book" / chapters[0]).read_bytes() == (ROOT / "book" / chapters[0]).read_bytes()
+    assert (tmp_path / "teacher" / "results" / "adding.json").exists()
+    opened = set()   # every file a chapter opens by a relative path is in the site
+    for chapter in (ROOT / "book" / "myst").glob("[0-9][0-9]_*.md"):
+        opened |= set(re.findall(r'"\.\./([\w/.-]+\.(?:json|npz))"', chapter.read_text()))
+    assert opened and all((tmp_path / "teacher" / path).exists() for path in opened), sorted(opened)
+    op._stage_contents(ROOT, tmp_path / "student", "student")
+    student = json.loads((tmp_path / "student" / "book" / chapters[0]).read_text())
+    assert sorted(p.name for p in (tmp_path / "student" / "book").iterdir()) == chapters
+    assert not any(cell.get("outputs") for cell in student["cells"])      # the student edition has no outputs

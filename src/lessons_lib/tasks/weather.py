@@ -781,9 +781,9 @@ def fit_linear_forecaster(data: ForecastData, train_end: int, lags: int = WINDOW
     return _min_norm_least_squares(_lagged(data, origins[complete], lags), targets[complete])
 
 
-#: Ridge penalty of the preconditioner in :func:`_min_norm_least_squares`, relative to the mean diagonal of ``X^T X``.
+#: Ridge penalty of the preconditioner in ``_min_norm_least_squares``, relative to the mean diagonal of ``X^T X``.
 RIDGE_RELATIVE = 1e-9
-#: Refinement steps of :func:`_min_norm_least_squares`.
+#: Refinement steps of ``_min_norm_least_squares``.
 REFINEMENTS = 6
 
 
