@@ -7,8 +7,9 @@ local file, and checks what a reader would see: equations typeset by MathJax
 widget views drawn, and no JavaScript errors.  A full-page screenshot of each
 page is kept next to the HTML (``<build>/screenshots/``) for people to look at.
 
-The book is built for the test, unless ``BOOK_HTML`` names an already built
-``_build/html`` folder (CI builds once, with ``-W``, and passes it here).
+The book is built for the test (the ``book_html`` fixture of ``conftest.py``), unless
+``BOOK_HTML`` names an already built ``_build/html`` folder (CI builds once, with
+``-W``, and passes it here).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -51,22 +50,6 @@ HEADINGS = """() => Array.from(document.querySelectorAll('main h1, main h2, main
 IMAGES = """() => Array.from(document.querySelectorAll('img')).map(img => ({
   src: img.getAttribute('src'), alt: img.getAttribute('alt'), loaded: img.complete && img.naturalWidth > 0
 }))"""
-
-
-@pytest.fixture(scope="module")
-def book_html(tmp_path_factory) -> pathlib.Path:
-    given = os.environ.get("BOOK_HTML")
-    if given:
-        html = pathlib.Path(given).resolve()
-        if not (html / "index.html").exists():
-            pytest.fail(f"BOOK_HTML={given} holds no built book (no index.html)")
-        return html
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = pathlib.Path(sys.executable).parent / "jupyter-book"  # the command installed with this Python
-    cmd = [str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return out / "_build" / "html"
 
 
 def _pages(html: pathlib.Path) -> list[pathlib.Path]:

