@@ -46,7 +46,12 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from lessons_lib import init_params, linear_recurrence, sequence_forward  # noqa: E402
-from lessons_lib.analysis.results import command_line, provenance, save_results  # noqa: E402
+from lessons_lib.analysis.results import (  # noqa: E402
+    command_line,
+    format_scan_benchmark,
+    provenance,
+    save_results,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "scan_benchmark.json"
@@ -134,26 +139,6 @@ def _line(row) -> str:
             f"load {row['load_average']:.1f}")
 
 
-def table(rows) -> str:
-    """Seconds per call: one line per item and size, one column per T."""
-    lengths = sorted({r["T"] for r in rows})
-    items = []
-    for r in rows:
-        item = (r["what"], r["model"], r["method"], r["N"], r["H"])
-        if item not in items:
-            items.append(item)
-    lines = [f"{'':<36}" + "".join(f"{'T = ' + str(T):>13}" for T in lengths)]
-    for what, model, method, N, H in items:
-        name = f"{model}{'' if method is None else ' ' + method} (N={N}, H={H})"
-        cells = []
-        for T in lengths:
-            hit = [r for r in rows if (r["what"], r["model"], r["method"], r["N"], r["H"], r["T"]) ==
-                   (what, model, method, N, H, T)]
-            cells.append(f"{hit[0]['seconds']:13.4g}" if hit else f"{'-':>13}")
-        lines.append(f"{name:<36}" + "".join(cells))
-    return "\n".join(lines)
-
-
 def main(argv) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="T up to 10^3, nothing written")
@@ -161,7 +146,7 @@ def main(argv) -> int:
     start = time.perf_counter()
     load_before = os.getloadavg()[0]
     rows = run(LENGTHS[:2] if args.quick else LENGTHS)
-    print("\nseconds per call (median)\n" + table(rows))
+    print("\n" + format_scan_benchmark(rows))
     if args.quick:
         return 0
     prov = provenance(command_line(), _git_commit(), time.perf_counter() - start,
