@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("chapters", nargs="*", help="chapter numbers or names (default: all)")
     parser.add_argument("--html", default=str(ROOT / "_build" / "html"), help="the built book's HTML folder")
+    parser.add_argument("--per-cell", action="store_true",
+                        help="run the cells one at a time and print the slowest ones of each chapter")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -52,7 +54,8 @@ def main(argv=None) -> int:
     with lite_site.serve(html, served) as base, sync_playwright() as p, lite_site.browser_context(p, base) as ctx:
         for chapter in chapters:
             try:
-                r = lite_site.run_chapter(ctx, base, chapter, timeout=600, slider=chapter in WIDGET_CHAPTERS)
+                r = lite_site.run_chapter(ctx, base, chapter, timeout=600, slider=chapter in WIDGET_CHAPTERS,
+                                         per_cell=args.per_cell)
             except TimeoutError as exc:
                 r = {"chapter": chapter, "kernel_s": float("nan"), "run_all_s": float("nan"), "errors": [str(exc)],
                      "redrew": False}
@@ -60,6 +63,8 @@ def main(argv=None) -> int:
                 first_visit = sum(served.values())
             rows.append(r)
             print(f"{chapter}: kernel {r['kernel_s']:.1f} s, run all {r['run_all_s']:.1f} s", file=sys.stderr)
+            for c in sorted(r.get("cells_s") or [], key=lambda c: -c["seconds"])[:6]:
+                print(f"    cell {c['index']:3d}: {c['seconds']:6.1f} s  {c['first_line'][:70]}", file=sys.stderr)
         external = list(ctx.external)
     print("| chapter | kernel ready | Run all | clean | slider redraws |")
     print("| --- | --- | --- | --- | --- |")

@@ -40,6 +40,22 @@ RUN_ALL = """async () => {
   return true;
 }"""
 
+# Run the code cells one at a time, in order; returns each one's index, seconds and first line.
+RUN_EACH = """async () => {
+  const app = window.jupyterapp;
+  const notebook = app.shell.currentWidget.content;
+  const times = [];
+  for (let i = 0; i < notebook.widgets.length; i++) {
+    const cell = notebook.widgets[i].model;
+    if (cell.type !== 'code') { continue; }
+    notebook.activeCellIndex = i;
+    const start = performance.now();
+    await app.commands.execute('notebook:run-cell');
+    times.push({index: i, seconds: (performance.now() - start) / 1000, first_line: cell.sharedModel.getSource().split('\\n')[0]});
+  }
+  return times;
+}"""
+
 # Every code cell's outputs: output types, error names and values, stderr text.
 OUTPUTS = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
@@ -170,11 +186,14 @@ def move_a_slider(page, timeout: float = 30.0) -> dict:
     return {"sliders": handles.count(), "redrew": redrew, "seconds": time.monotonic() - start}
 
 
-def run_chapter(context, base_url: str, chapter: str, timeout: float = 300.0, slider: bool = True) -> dict:
+def run_chapter(context, base_url: str, chapter: str, timeout: float = 300.0, slider: bool = True,
+                per_cell: bool = False) -> dict:
     """Open ``chapter`` through its launch button, wait for the kernel, run all, and report.
 
     Returns the seconds until the kernel was idle (``kernel_s``) and for Run all
     (``run_all_s``), the error outputs, the stderr text, and the slider's result.
+    With ``per_cell`` the code cells are run one at a time instead of by Run
+    all, and ``cells_s`` lists each one's index, seconds and first line.
     """
     page = context.new_page()
     console_errors = []
@@ -186,7 +205,7 @@ def run_chapter(context, base_url: str, chapter: str, timeout: float = 300.0, sl
         _wait(page, lambda p: p.evaluate(KERNEL_STATUS) == "idle", 120, f"{chapter}: the kernel")
         kernel_s = time.monotonic() - start
         start = time.monotonic()
-        page.evaluate(RUN_ALL)
+        cells_s = page.evaluate(RUN_EACH) if per_cell else page.evaluate(RUN_ALL) and None
         # The command returns once every cell has run; the kernel may still be sending the last outputs.
         _wait(page, lambda p: p.evaluate(KERNEL_STATUS) == "idle", timeout, f"{chapter}: run all")
         run_all_s = time.monotonic() - start
@@ -197,6 +216,7 @@ def run_chapter(context, base_url: str, chapter: str, timeout: float = 300.0, sl
         not_run = [c["index"] for c in cells if c["count"] is None]
         moved = move_a_slider(page) if slider else {"sliders": 0, "redrew": False, "seconds": 0.0}
         return {"chapter": chapter, "kernel_s": kernel_s, "run_all_s": run_all_s, "errors": errors,
-                "stderr": stderr, "not_run": not_run, "cells": len(cells), "page_errors": console_errors, **moved}
+                "stderr": stderr, "not_run": not_run, "cells": len(cells), "page_errors": console_errors,
+                "cells_s": cells_s, **moved}
     finally:
         page.close()

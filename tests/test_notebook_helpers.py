@@ -36,3 +36,12 @@ def test_chapter_5_runs_only_its_first_live_setting_in_the_browser(monkeypatch):
     assert adding_problem.lighter_in_browser(settings) == settings
     monkeypatch.setattr(sys, "platform", "emscripten")
     assert adding_problem.lighter_in_browser(settings) == settings[:1]
+
+
+def test_lighter_in_browser_picks_the_browser_setting_only_under_pyodide(monkeypatch):
+    assert not notebook.in_browser()
+    assert notebook.lighter_in_browser(100, 20) == 100
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    assert notebook.in_browser()
+    assert notebook.lighter_in_browser(100, 20) == 20
+    assert notebook.lighter_in_browser((400, 50), (150, 50)) == (150, 50)

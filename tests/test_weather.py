@@ -542,3 +542,17 @@ def test_the_fit_is_lstsqs_minimum_norm_solution(jfk):
     test = wx.forecast_origins(data, _index(jfk, TEST_START), len(data.temp) - K, T=lags)
     Xt = wx._lagged(data, test, lags)
     assert np.nanmax(np.abs(Xt @ weights - Xt @ reference)) < 1e-5   # deg C
+
+
+@pytest.mark.parametrize("lags", [1, 5, 24])
+def test_the_gram_from_running_sums_equals_the_product(jfk, lags):
+    data = wx.forecast_data(jfk, TRAIN_END)
+    origins = wx.forecast_origins(data, 0, _index(jfk, TRAIN_END) - len(data.horizons), lags)
+    complete = ~np.isnan(data.targets[origins]).any(axis=1)
+    kept = origins[complete]
+    assert (np.diff(kept) != 1).sum() > 3            # several runs of consecutive origins, not one
+    X = wx._lagged(data, kept, lags)
+    expected = X.T @ X
+    gram = wx._lagged_gram(data.features, kept, lags)
+    assert gram.shape == expected.shape
+    assert np.abs(gram - expected).max() < 1e-9 * np.abs(expected).max()

@@ -54,7 +54,6 @@ evolution recurrent neural networks", ICML 2016.
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import NamedTuple
 
@@ -315,8 +314,10 @@ def lighter_in_browser(settings: list) -> list:
     a local Python, and both runs would take well over the minute a chapter
     may take there; the first alone fits.
     """
+    from ..teaching.notebook import lighter_in_browser as choose
+
     settings = list(settings)
-    return settings[:1] if sys.platform == "emscripten" else settings
+    return choose(settings, settings[:1])
 
 
 def rerun_agrees(stored: dict, fresh: dict, tolerance: float = RERUN_TOLERANCE) -> bool:

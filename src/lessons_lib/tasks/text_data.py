@@ -429,8 +429,18 @@ def network_rows(splits: LanguageSplits, kind: str, lr: float, seed: int, steps:
     start = time.perf_counter()
     texts = {"validation": splits.validation, **{s: splits.test(s) for s in SPLITS}}
 
+    scored = {}   # the last scored parameters and their per-prediction losses on each text
+
     def evaluate(model):
-        return {name: evaluate_text(kind, model, ids) / float(np.log(2)) for name, ids in texts.items()}
+        scored["model"] = dict(model)
+        scored["nats"] = {name: prediction_losses(kind, model, ids) for name, ids in texts.items()}
+        return {name: float(nats.mean()) / float(np.log(2)) for name, nats in scored["nats"].items()}
+
+    def final_losses(model, split):
+        """The test split's losses, reused from the last evaluation when it scored these very parameters."""
+        same = scored and scored["model"].keys() == model.keys() and all(
+            scored["model"][k] is v for k, v in model.items())
+        return scored["nats"][split] if same else prediction_losses(kind, model, splits.test(split))
 
     model = init_char_model(kind, splits.vocab.size, H, np.random.default_rng(seed), dtype=np.float32)
     model, history = train(char_model_step(kind), model, stream_chunks(splits.train, N, T), steps,
@@ -441,7 +451,7 @@ def network_rows(splits: LanguageSplits, kind: str, lr: float, seed: int, steps:
     seconds = round(time.perf_counter() - start, 1)
     rows = []
     for split in SPLITS:
-        nats = prediction_losses(kind, model, splits.test(split))
+        nats = final_losses(model, split)
         curve = {f"bpc_at_{step}": float(scores[split]) for step, scores in history.evals}
         curve |= {f"validation_bpc_at_{step}": float(scores["validation"]) for step, scores in history.evals}
         rows.append(_score_row(nats, model=kind, order=None, H=H, split=split, lr=float(lr), seed=seed,

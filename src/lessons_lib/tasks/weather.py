@@ -778,7 +778,49 @@ def fit_linear_forecaster(data: ForecastData, train_end: int, lags: int = WINDOW
     if complete.sum() < unknowns:
         raise ValueError(f"fitting {unknowns} weights per horizon (lags = {lags}) needs at least as many complete "
                          f"training origins before train_end = {train_end}, got {int(complete.sum())}")
-    return _min_norm_least_squares(_lagged(data, origins[complete], lags), targets[complete])
+    X = _lagged(data, origins[complete], lags)
+    return _min_norm_least_squares(X, targets[complete], gram=_lagged_gram(data.features, origins[complete], lags))
+
+
+def _lagged_gram(features, origins, lags: int) -> np.ndarray:
+    """``X^T X`` for ``X = _lagged(data, origins, lags)``, from window sums instead of the product.
+
+    Block ``(j, j + d)`` of ``X^T X`` sums ``x_u x_{u+d}^T`` over ``u = t - lags + 1 + j``
+    for the origins ``t``.  Over a run of consecutive origins that is a window
+    sum that moves along the series as ``j`` grows (:func:`_shifted_sums`), so
+    the whole matrix costs about ``lags`` passes over the series instead of a
+    product of ``X`` with itself.  In the browser, whose numpy multiplies
+    matrices without an optimised BLAS, that is the difference between a
+    second or two and half a minute.  ``tests/test_weather.py`` compares it with ``X.T @ X``.
+    """
+    x = np.asarray(features, dtype=np.float64)
+    origins = np.asarray(origins, dtype=np.int64)
+    D, M = x.shape[1], len(origins)
+    breaks = np.flatnonzero(np.diff(origins) != 1) + 1
+    first = origins[np.concatenate([[0], breaks])] - lags + 1           # each run's first window start
+    last = origins[np.concatenate([breaks - 1, [M - 1]])] - lags + 2    # ... and one past its last
+    gram = np.zeros((lags * D + 1, lags * D + 1))
+    for d in range(lags):
+        products = (x[:len(x) - d, :, None] * x[d:, None, :]).reshape(len(x) - d, D * D)   # x_u x_{u+d}^T
+        blocks = sum(_shifted_sums(products, f, e, lags - d) for f, e in zip(first, last))   # (lags - d, D D)
+        for k, block in enumerate(blocks.reshape(lags - d, D, D)):
+            gram[k * D:(k + 1) * D, (k + d) * D:(k + d + 1) * D] = block
+            gram[(k + d) * D:(k + d + 1) * D, k * D:(k + 1) * D] = block.T
+    sums = sum(_shifted_sums(x, f, e, lags) for f, e in zip(first, last)).reshape(-1)   # (lags D,)
+    gram[-1, :-1] = gram[:-1, -1] = sums
+    gram[-1, -1] = M
+    return gram
+
+
+def _shifted_sums(values, start: int, stop: int, shifts: int) -> np.ndarray:
+    """``values[start + j:stop + j].sum(axis=0)`` for ``j = 0, ..., shifts - 1``, as a (shifts, ...) array.
+
+    One sum over the rows, then each shift adds the row that enters and takes
+    away the row that leaves.
+    """
+    first = values[start:stop].sum(axis=0)
+    steps = values[stop:stop + shifts - 1] - values[start:start + shifts - 1]
+    return np.concatenate([first[None], first + np.cumsum(steps, axis=0)])
 
 
 #: Ridge penalty of the preconditioner in ``_min_norm_least_squares``, relative to the mean diagonal of ``X^T X``.
@@ -787,7 +829,7 @@ RIDGE_RELATIVE = 1e-9
 REFINEMENTS = 6
 
 
-def _min_norm_least_squares(X, Y) -> np.ndarray:
+def _min_norm_least_squares(X, Y, gram=None) -> np.ndarray:
     """The minimum-norm least-squares solution of ``X W = Y``, (P, K), as ``np.linalg.lstsq`` gives it.
 
     ``X`` is rank-deficient here (the hour-of-day features of hours 24 apart are
@@ -797,16 +839,19 @@ def _min_norm_least_squares(X, Y) -> np.ndarray:
     (:data:`RIDGE_RELATIVE` times the mean diagonal of ``X^T X``).  The fixed
     point solves the normal equations; every step stays in the row space of
     ``X``, so it is the minimum-norm solution; and the error along a singular
-    value ``s`` shrinks by ``lambda / (s^2 + lambda)`` per step.  It needs only
-    LU solves, which work in the browser's numpy, whereas lstsq's SVD driver
-    (gelsd) fails there (Pyodide 0.27: "DLASCL parameter number 4 had an
+    value ``s`` shrinks by ``lambda / (s^2 + lambda)`` per step.  It needs one
+    inverse of the fixed matrix (an LU factorisation, done once), which works
+    in the browser's numpy, whereas lstsq's SVD driver (gelsd) fails there (Pyodide 0.27: "DLASCL parameter number 4 had an
     illegal value").  ``tests/test_weather.py`` compares it with lstsq.
+    ``gram``, if given, is ``X^T X`` computed some faster way.
     """
-    gram = X.T @ X
+    gram = X.T @ X if gram is None else gram
     preconditioner = gram + RIDGE_RELATIVE * np.trace(gram) / len(gram) * np.eye(len(gram))
+    inverse = np.linalg.inv(preconditioner)   # once: in the browser each LU of this matrix takes seconds
+    moments = X.T @ Y                          # X^T (Y - X W) = X^T Y - X^T X W: no product with X in the loop
     W = np.zeros((X.shape[1],) + np.shape(Y)[1:])
     for _ in range(REFINEMENTS):
-        W = W + np.linalg.solve(preconditioner, X.T @ (Y - X @ W))
+        W = W + inverse @ (moments - gram @ W)
     return W
 
 
